@@ -1,0 +1,47 @@
+/* QR codes: draw a link (libqrencode: error correction M, a quiet zone of 4
+ * modules, dark modules on light, never inverted) as SVG, PNG or terminal text,
+ * and read one back from a PNG or JPEG photo or screenshot (zbar). */
+#ifndef LINKSYNC_QR_H
+#define LINKSYNC_QR_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Module size in pixels of lks_qr_png when the caller passes 0: large enough
+ * for a phone camera to read it from a laptop screen. */
+#define LKS_QR_PNG_DEFAULT_SCALE 8
+
+/* Draws text as an SVG document: one <path> for all dark modules on a white
+ * rectangle, a viewBox in modules so it scales cleanly. On success *out is a
+ * NUL-terminated string the caller frees with free(), *out_len its length.
+ * Returns 0, LKS_EINVAL (empty or NULL text), LKS_ETOOBIG (does not fit a
+ * QR code) or LKS_ENOMEM. */
+int lks_qr_svg(char **out, size_t *out_len, const char *text);
+
+/* Draws text as an 8-bit grayscale PNG, scale pixels per module (0 = default).
+ * *out is the PNG file's bytes, freed by the caller with free(). Codes as for
+ * lks_qr_svg. */
+int lks_qr_png(unsigned char **out, size_t *out_len, const char *text, unsigned scale);
+
+/* Draws text for a terminal with UTF-8 half blocks (two modules rows per
+ * line), light modules drawn as full blocks so the code reads the same on a
+ * dark or a light terminal background. *out is NUL-terminated, one line per
+ * row ending in '\n', freed by the caller. Codes as for lks_qr_svg. */
+int lks_qr_text(char **out, const char *text);
+
+/* Finds the first QR code in an image file (PNG or JPEG, told apart by its
+ * first bytes) and returns its payload in *out (NUL-terminated, freed by the
+ * caller). Returns 0, LKS_EIO (cannot read), LKS_EUNSUPPORTED (neither PNG nor
+ * JPEG, or a broken image), LKS_ENOQR (no QR code in it), LKS_ENOMEM. */
+int lks_qr_decode_file(char **out, const char *path);
+
+/* The same for an image already in memory. */
+int lks_qr_decode_image(char **out, const unsigned char *data, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
