@@ -26,11 +26,18 @@ int lks_qr_svg(char **out, size_t *out_len, const char *text);
  * lks_qr_svg. */
 int lks_qr_png(unsigned char **out, size_t *out_len, const char *text, unsigned scale);
 
-/* Draws text for a terminal with UTF-8 half blocks (two modules rows per
- * line), light modules drawn as full blocks so the code reads the same on a
- * dark or a light terminal background. *out is NUL-terminated, one line per
- * row ending in '\n', freed by the caller. Codes as for lks_qr_svg. */
-int lks_qr_text(char **out, const char *text);
+/* lks_qr_text flags. */
+#define LKS_QR_TEXT_COLOR 1u /* explicit ANSI colours: black modules on white */
+
+/* Draws text for a terminal with UTF-8 half blocks (two module rows per line).
+ * With LKS_QR_TEXT_COLOR every cell sets both its foreground and background
+ * colour (dark on light), so the code reads the same on a dark or a light
+ * terminal; without it (output to a file or pipe), plain characters are drawn
+ * with light modules as blocks, which reads as a normal code on a dark
+ * background and as an inverted one (still read by phone cameras) on a light
+ * one. *out is NUL-terminated, one line per row ending in '\n', freed by the
+ * caller. Codes as for lks_qr_svg. */
+int lks_qr_text(char **out, const char *text, unsigned flags);
 
 /* Finds the first QR code in an image file (PNG or JPEG, told apart by its
  * first bytes) and returns its payload in *out (NUL-terminated, freed by the
