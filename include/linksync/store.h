@@ -1,0 +1,80 @@
+/* Storage of items behind one interface, with a backend chosen by URL:
+ * "sqlite:PATH" (embedded, the default) or "postgres://..." (shared by
+ * several nodes). Every operation is atomic and durable when it returns 0:
+ * a server answers 201 only after lks_store_put returned. */
+#ifndef LINKSYNC_STORE_H
+#define LINKSYNC_STORE_H
+
+#include "linksync/item.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lks_store lks_store;
+
+#define LKS_STORE_DEFAULT_URL "sqlite:./linksync-data/linksync.db"
+
+typedef struct lks_store_options {
+	int sync_full; /* SQLite synchronous=FULL: survive power loss, not only a crash */
+} lks_store_options;
+
+/* Opens (creating or migrating as needed) the store at url. opts may be NULL.
+ * Returns 0, LKS_EINVAL (unknown scheme), LKS_ESTORE (cannot open or migrate,
+ * with the reason in lks_error_message) or LKS_ENOMEM. */
+int lks_store_open(lks_store **out, const char *url, const lks_store_options *opts);
+
+/* Closes every connection. Call only when no thread uses the store. NULL is fine. */
+void lks_store_free(lks_store *store);
+
+/* "sqlite" or "postgres". */
+const char *lks_store_backend(const lks_store *store);
+
+/* Stores a new item (its id must be new) with its content. Returns 0 once
+ * committed, LKS_ESTORE or LKS_ENOMEM. */
+int lks_store_put(lks_store *store, const lks_item *item, const void *content, size_t len);
+
+/* Metadata of a live item (not expired, reads left) into *out (caller frees).
+ * Returns 0, LKS_ENOTFOUND, LKS_ESTORE or LKS_ENOMEM. */
+int lks_store_get(lks_store *store, lks_item **out, const char *id, int64_t now);
+
+/* lks_store_read flags. */
+#define LKS_STORE_COUNT 1u /* this read is a delivery: consume one of the item's reads */
+
+/* Metadata and content of a live item in one consistent snapshot: *content
+ * (malloc'd, caller frees; non-NULL even for 0 bytes) and *len. With
+ * LKS_STORE_COUNT and a read limit, one read is consumed atomically (of N
+ * concurrent readers of the last read exactly one succeeds) and the last read
+ * deletes the item. Returns 0, LKS_ENOTFOUND, LKS_ESTORE or LKS_ENOMEM. */
+int lks_store_read(lks_store *store, lks_item **out, void **content, size_t *len, const char *id,
+		   int64_t now, unsigned flags);
+
+/* Replaces a live item's content: type, name, summary, size and content_hash
+ * come from changes; version grows by one and updated_at becomes now. The new
+ * metadata goes to *out when out is not NULL. Returns 0, LKS_ENOTFOUND,
+ * LKS_ESTORE or LKS_ENOMEM. */
+int lks_store_update(lks_store *store, lks_item **out, const char *id, const lks_item *changes,
+		     const void *content, size_t len, int64_t now);
+
+/* Deletes an item. Returns 0, LKS_ENOTFOUND or LKS_ESTORE. */
+int lks_store_delete(lks_store *store, const char *id);
+
+/* Deletes up to batch expired items in one short transaction and returns how
+ * many in *purged (fewer than batch means none are left). Returns 0 or
+ * LKS_ESTORE. */
+int lks_store_sweep(lks_store *store, unsigned *purged, int64_t now, unsigned batch);
+
+/* Gives freed space back to the file system, a little at a time (SQLite's
+ * incremental vacuum; a no-op where the backend does it itself). */
+int lks_store_compact(lks_store *store);
+
+/* Counts stored rows, live or not (for tests and metrics). */
+int lks_store_count(lks_store *store, int64_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,30 @@
+/* What a storage backend implements: the operations of include/linksync/store.h,
+ * one function table per backend. Internal to liblinksync. */
+#ifndef LKS_STORE_BACKEND_H
+#define LKS_STORE_BACKEND_H
+
+#include "linksync/store.h"
+
+struct lks_store_ops {
+	const char *name;
+	void (*close)(lks_store *store);
+	int (*put)(lks_store *store, const lks_item *item, const void *content, size_t len);
+	int (*get)(lks_store *store, lks_item **out, const char *id, int64_t now);
+	int (*read)(lks_store *store, lks_item **out, void **content, size_t *len, const char *id,
+		    int64_t now, unsigned flags);
+	int (*update)(lks_store *store, lks_item **out, const char *id, const lks_item *changes,
+		      const void *content, size_t len, int64_t now);
+	int (*del)(lks_store *store, const char *id);
+	int (*sweep)(lks_store *store, unsigned *purged, int64_t now, unsigned batch);
+	int (*compact)(lks_store *store);
+	int (*count)(lks_store *store, int64_t *count);
+};
+
+/* Every backend's store begins with this header. */
+struct lks_store {
+	const struct lks_store_ops *ops;
+};
+
+int lks_store_sqlite_open(lks_store **out, const char *path, const lks_store_options *opts);
+
+#endif

@@ -1,0 +1,83 @@
+/* The storage interface: picks a backend by URL and forwards to it. */
+#include "backend.h"
+#include "linksync/error.h"
+
+#include <string.h>
+
+int lks_store_open(lks_store **out, const char *url, const lks_store_options *opts)
+{
+	static const lks_store_options defaults = {0};
+
+	*out = NULL;
+	if (opts == NULL)
+		opts = &defaults;
+	if (url == NULL || *url == '\0')
+		url = LKS_STORE_DEFAULT_URL;
+	if (strncmp(url, "sqlite:", 7) == 0)
+		return lks_store_sqlite_open(out, url + 7, opts);
+	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+		return lks_error_set(LKS_EUNSUPPORTED,
+				     "this linksyncd has no PostgreSQL backend yet: use sqlite:PATH");
+	return lks_error_set(LKS_EINVAL, "unknown store '%s': use sqlite:PATH or postgres://...", url);
+}
+
+void lks_store_free(lks_store *store)
+{
+	if (store != NULL)
+		store->ops->close(store);
+}
+
+const char *lks_store_backend(const lks_store *store)
+{
+	return store->ops->name;
+}
+
+int lks_store_put(lks_store *store, const lks_item *item, const void *content, size_t len)
+{
+	return store->ops->put(store, item, content, len);
+}
+
+int lks_store_get(lks_store *store, lks_item **out, const char *id, int64_t now)
+{
+	*out = NULL;
+	return store->ops->get(store, out, id, now);
+}
+
+int lks_store_read(lks_store *store, lks_item **out, void **content, size_t *len, const char *id,
+		   int64_t now, unsigned flags)
+{
+	*out = NULL;
+	*content = NULL;
+	*len = 0;
+	return store->ops->read(store, out, content, len, id, now, flags);
+}
+
+int lks_store_update(lks_store *store, lks_item **out, const char *id, const lks_item *changes,
+		     const void *content, size_t len, int64_t now)
+{
+	if (out != NULL)
+		*out = NULL;
+	return store->ops->update(store, out, id, changes, content, len, now);
+}
+
+int lks_store_delete(lks_store *store, const char *id)
+{
+	return store->ops->del(store, id);
+}
+
+int lks_store_sweep(lks_store *store, unsigned *purged, int64_t now, unsigned batch)
+{
+	*purged = 0;
+	return store->ops->sweep(store, purged, now, batch);
+}
+
+int lks_store_compact(lks_store *store)
+{
+	return store->ops->compact(store);
+}
+
+int lks_store_count(lks_store *store, int64_t *count)
+{
+	*count = 0;
+	return store->ops->count(store, count);
+}

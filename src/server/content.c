@@ -1,0 +1,220 @@
+/* Delivering an item: its exact bytes (GET /{id}/raw and friends, with
+ * validators and a safe disposition) and its QR codes. */
+#include "server_int.h"
+
+#include "linksync/qr.h"
+#include "linksync/units.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Raw content runs in no context of ours: even if a browser rendered it, it
+ * could not script, load or frame anything. */
+#define RAW_CSP "default-src 'none'; sandbox; frame-ancestors 'none'"
+
+/* 1 when an If-None-Match header lists etag (or is "*"). */
+static int etag_matches(const char *header, const char *etag)
+{
+	size_t n = strlen(etag);
+	const char *p = header;
+
+	if (header == NULL)
+		return 0;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2; /* weak comparison, as RFC 9110 asks for If-None-Match */
+		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return 1;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+/* A file name for items sent without one. */
+static const char *default_name(const lks_item *it)
+{
+	switch (it->kind) {
+	case LKS_KIND_CALENDAR:
+		return "event.ics";
+	case LKS_KIND_CONTACT:
+		return "contact.vcf";
+	case LKS_KIND_NOTE:
+		return "note.txt";
+	case LKS_KIND_FILE:
+		break;
+	}
+	return "download";
+}
+
+/* Content-Disposition with an ASCII fallback name and the exact UTF-8 name
+ * (RFC 6266, RFC 8187); names were sanitised on the way in, and are escaped
+ * again here so that no name can break the header. */
+static char *disposition(const lks_item *it, int attachment)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *name = it->name ? it->name : default_name(it);
+	size_t n = strlen(name);
+	char *out = malloc(40 + n * 4), *o;
+
+	if (out == NULL)
+		return NULL;
+	o = out + sprintf(out, "%s; filename=\"", attachment ? "attachment" : "inline");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		*o++ = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '_' : (char)c;
+	}
+	o += sprintf(o, "\"; filename*=UTF-8''");
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("!#$&+-.^_`|~", c) != NULL) {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void add_validators(struct MHD_Response *resp, const lks_item *it)
+{
+	char etag[48], date[40];
+
+	lks_item_etag(it, etag, sizeof(etag));
+	lks_time_http(date, sizeof(date), it->updated_at);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
+	/* Clients may keep a copy but must ask again: the owner can update it.
+	 * A limited item must not be kept where another reader could take it. */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				it->reads_left < 0 ? "private, no-cache" : "no-store");
+}
+
+static enum MHD_Result not_modified(struct request *req, const lks_item *it)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (resp == NULL)
+		return MHD_NO;
+	add_validators(resp, it);
+	lks_add_common_headers(resp);
+	ret = MHD_queue_response(req->conn, MHD_HTTP_NOT_MODIFIED, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result lks_handle_raw(struct request *req, const char *id)
+{
+	const char *inm = lks_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	int head = strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0;
+	int64_t now = lks_now();
+	lks_item *it = NULL;
+	void *content = NULL;
+	size_t len = 0;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *disp;
+	int rc, attachment;
+
+	if (inm != NULL) {
+		char etag[48];
+
+		rc = lks_store_get(req->srv->store, &it, id, now);
+		if (rc == 0) {
+			lks_item_etag(it, etag, sizeof(etag));
+			if (etag_matches(inm, etag)) {
+				ret = not_modified(req, it);
+				lks_item_free(it);
+				return ret;
+			}
+		}
+		lks_item_free(it);
+		it = NULL;
+		if (rc == LKS_ENOTFOUND)
+			return lks_send_not_found(req);
+	}
+	/* HEAD delivers nothing, so it consumes no read. */
+	rc = lks_store_read(req->srv->store, &it, &content, &len, id, now,
+			    head ? 0 : LKS_STORE_COUNT);
+	if (rc == LKS_ENOTFOUND)
+		return lks_send_not_found(req);
+	if (rc < 0)
+		return lks_send_error(req, rc, lks_error_message());
+	resp = MHD_create_response_from_buffer(len, content, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(content);
+		lks_item_free(it);
+		return MHD_NO;
+	}
+	attachment = !lks_type_is_inline_safe(it->type) || lks_query(req, "download") != NULL;
+	disp = disposition(it, attachment);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, it->type);
+	if (disp != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
+	add_validators(resp, it);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, RAW_CSP);
+	lks_add_common_headers(resp);
+	ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	free(disp);
+	lks_item_free(it);
+	return ret;
+}
+
+enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *format)
+{
+	lks_item *it = NULL;
+	char *url = NULL, *out = NULL;
+	size_t len = 0;
+	const char *type;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	int rc;
+
+	rc = lks_store_get(req->srv->store, &it, id, lks_now());
+	lks_item_free(it);
+	if (rc == LKS_ENOTFOUND)
+		return lks_send_not_found(req);
+	if (rc < 0)
+		return lks_send_error(req, rc, lks_error_message());
+	url = lks_item_url(req->srv, id, NULL);
+	if (url == NULL)
+		return lks_send_error(req, LKS_ENOMEM, NULL);
+	if (strcmp(format, "svg") == 0) {
+		type = "image/svg+xml";
+		rc = lks_qr_svg(&out, &len, url);
+	} else if (strcmp(format, "png") == 0) {
+		type = "image/png";
+		rc = lks_qr_png((unsigned char **)&out, &len, url, 0);
+	} else {
+		type = "text/plain; charset=utf-8";
+		rc = lks_qr_text(&out, url, 0);
+		len = out ? strlen(out) : 0;
+	}
+	free(url);
+	if (rc < 0)
+		return lks_send_error(req, rc, lks_error_message());
+	resp = MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(out);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	/* The link never changes while the item lives. */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=300");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, RAW_CSP);
+	lks_add_common_headers(resp);
+	ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}

@@ -1,0 +1,366 @@
+/* The item API: create (POST /api/v1/items, PUT /, PUT /{name}), metadata
+ * (GET /api/v1/items/{id}) and the owner's update and delete. */
+#include "server_int.h"
+
+#include "linksync/units.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* A query parameter, else the X-Linksync-* header of the same meaning. */
+static const char *option(struct request *req, const char *query, const char *header)
+{
+	const char *v = lks_query(req, query);
+
+	return v != NULL ? v : lks_header(req, header);
+}
+
+/* The content's type, name and summary from the request, checked. On failure
+ * the error is already set (code returned). */
+static int describe_content(struct request *req, lks_item *it, const char *put_name)
+{
+	const char *ct = lks_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *name = lks_query(req, "name");
+	char *decoded = NULL;
+	int rc;
+
+	if (name == NULL) {
+		name = lks_header(req, "X-Linksync-Name");
+		if (name != NULL) {
+			/* Headers are ASCII: non-ASCII names come percent-encoded. */
+			decoded = strdup(name);
+			if (decoded == NULL)
+				return lks_error_set(LKS_ENOMEM, "out of memory");
+			decoded[MHD_http_unescape(decoded)] = '\0';
+			name = decoded;
+		}
+	}
+	if (name == NULL)
+		name = put_name;
+	rc = lks_name_sanitize(&it->name, name, name ? strlen(name) : 0);
+	free(decoded);
+	if (rc < 0)
+		return rc;
+	/* curl -T sends no type: take it from the name. */
+	if ((ct == NULL || *ct == '\0' ||
+	     strncasecmp(ct, "application/octet-stream", 24) == 0 ||
+	     strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) &&
+	    it->name != NULL)
+		ct = lks_type_from_name(it->name);
+	rc = lks_type_normalize(&it->type, ct);
+	if (rc < 0)
+		return rc;
+	it->kind = lks_kind_from_type(it->type);
+	it->size = (int64_t)req->len;
+	lks_sha256(it->content_hash, req->body ? req->body : "", req->len);
+	return 0;
+}
+
+static int parse_lifetime(struct request *req, lks_item *it, int64_t now)
+{
+	lks_server_config *cfg = &req->srv->cfg;
+	const char *ttl_s = option(req, "ttl", "X-Linksync-Ttl");
+	const char *reads_s = option(req, "reads", "X-Linksync-Reads");
+	int64_t ttl = cfg->default_ttl;
+	int rc;
+
+	if (ttl_s != NULL) {
+		rc = lks_duration_parse(&ttl, ttl_s);
+		if (rc < 0)
+			return rc;
+	}
+	if (ttl > cfg->max_ttl) {
+		char max[32];
+		lks_duration_format(max, sizeof(max), cfg->max_ttl);
+		return lks_error_set(LKS_EINVAL, "ttl %s is longer than this server allows (%s)",
+				     ttl_s, max);
+	}
+	it->expires_at = now + ttl;
+	it->reads_left = LKS_READS_UNLIMITED;
+	if (reads_s != NULL) {
+		char *end;
+		long long n = strtoll(reads_s, &end, 10);
+
+		if (*reads_s == '\0' || *end != '\0' || n < 0 || n > 1000000)
+			return lks_error_set(LKS_EINVAL,
+					     "reads must be a number from 0 (unlimited) to 1000000");
+		if (n > 0)
+			it->reads_left = n;
+	}
+	return 0;
+}
+
+/* The item's public description; never its content or token. */
+static json_t *item_json(lks_server *srv, const lks_item *it)
+{
+	json_t *o = json_object();
+	char when[40], etag[48];
+	char *url = lks_item_url(srv, it->id, NULL);
+	char *raw = lks_item_url(srv, it->id, "/raw");
+	char *svg = lks_item_url(srv, it->id, "/qr.svg");
+	char *png = lks_item_url(srv, it->id, "/qr.png");
+	char *txt = lks_item_url(srv, it->id, "/qr.txt");
+
+	if (o == NULL || !url || !raw || !svg || !png || !txt) {
+		json_decref(o);
+		o = NULL;
+		goto out;
+	}
+	json_object_set_new(o, "id", json_string(it->id));
+	json_object_set_new(o, "url", json_string(url));
+	json_object_set_new(o, "raw_url", json_string(raw));
+	json_object_set_new(o, "qr_svg_url", json_string(svg));
+	json_object_set_new(o, "qr_png_url", json_string(png));
+	json_object_set_new(o, "qr_txt_url", json_string(txt));
+	json_object_set_new(o, "kind", json_string(lks_kind_name(it->kind)));
+	json_object_set_new(o, "type", json_string(it->type));
+	json_object_set_new(o, "name", it->name ? json_string(it->name) : json_null());
+	json_object_set_new(o, "summary", it->summary ? json_string(it->summary) : json_null());
+	json_object_set_new(o, "size", json_integer(it->size));
+	lks_time_rfc3339(when, sizeof(when), it->created_at);
+	json_object_set_new(o, "created_at", json_string(when));
+	lks_time_rfc3339(when, sizeof(when), it->updated_at);
+	json_object_set_new(o, "updated_at", json_string(when));
+	lks_time_rfc3339(when, sizeof(when), it->expires_at);
+	json_object_set_new(o, "expires_at", json_string(when));
+	json_object_set_new(o, "version", json_integer(it->version));
+	json_object_set_new(o, "reads_left",
+			    it->reads_left < 0 ? json_null() : json_integer(it->reads_left));
+	lks_item_etag(it, etag, sizeof(etag));
+	json_object_set_new(o, "etag", json_string(etag));
+out:
+	free(url);
+	free(raw);
+	free(svg);
+	free(png);
+	free(txt);
+	return o;
+}
+
+/* Sends a JSON object (consumed) with a status and, when given, a Location. */
+static enum MHD_Result send_json(struct request *req, unsigned status, json_t *o,
+				 const char *location)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+	size_t n;
+
+	json_decref(o);
+	if (text == NULL)
+		return lks_send_error(req, LKS_ENOMEM, "out of memory");
+	n = strlen(text);
+	{
+		char *p = realloc(text, n + 2);
+		if (p == NULL) {
+			free(text);
+			return MHD_NO;
+		}
+		text = p;
+		text[n++] = '\n';
+		text[n] = '\0';
+	}
+	resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (location != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
+	lks_add_common_headers(resp);
+	ret = MHD_queue_response(req->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* 1 when the client asked for the bare URL rather than JSON. */
+static int wants_text(struct request *req, const char *put_name)
+{
+	const char *accept = lks_header(req, MHD_HTTP_HEADER_ACCEPT);
+
+	if (strcmp(req->method, MHD_HTTP_METHOD_PUT) == 0)
+		return accept == NULL || strstr(accept, "application/json") == NULL;
+	(void)put_name;
+	return accept != NULL && strncmp(accept, "text/plain", 10) == 0;
+}
+
+enum MHD_Result lks_handle_create(struct request *req, const char *put_name)
+{
+	lks_item it;
+	char token[LKS_TOKEN_LEN + 1];
+	int64_t now = lks_now();
+	char *url = NULL;
+	json_t *o;
+	int rc;
+
+	memset(&it, 0, sizeof(it));
+	lks_error_clear();
+	rc = describe_content(req, &it, put_name);
+	if (rc == 0)
+		rc = parse_lifetime(req, &it, now);
+	if (rc == 0)
+		rc = lks_id_new(it.id);
+	if (rc == 0)
+		rc = lks_token_new(token);
+	if (rc < 0)
+		goto fail;
+	lks_token_hash(it.token_hash, token, LKS_TOKEN_LEN);
+	it.created_at = it.updated_at = now;
+	it.version = 1;
+	rc = lks_store_put(req->srv->store, &it, req->body, req->len);
+	if (rc < 0)
+		goto fail;
+	url = lks_item_url(req->srv, it.id, NULL);
+	if (url == NULL) {
+		rc = lks_error_set(LKS_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (wants_text(req, put_name)) {
+		size_t n = strlen(url);
+		char *body = malloc(n + 2);
+		struct MHD_Response *resp;
+		enum MHD_Result ret;
+
+		if (body == NULL) {
+			rc = lks_error_set(LKS_ENOMEM, "out of memory");
+			goto fail;
+		}
+		memcpy(body, url, n);
+		body[n] = '\n';
+		body[n + 1] = '\0';
+		resp = MHD_create_response_from_buffer(n + 1, body, MHD_RESPMEM_MUST_FREE);
+		if (resp == NULL) {
+			free(body);
+			ret = MHD_NO;
+		} else {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+						"text/plain; charset=utf-8");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, url);
+			MHD_add_response_header(resp, "X-Linksync-Owner-Token", token);
+			lks_add_common_headers(resp);
+			ret = MHD_queue_response(req->conn, MHD_HTTP_CREATED, resp);
+			MHD_destroy_response(resp);
+		}
+		free(url);
+		free(it.type);
+		free(it.name);
+		free(it.summary);
+		return ret;
+	}
+	o = item_json(req->srv, &it);
+	if (o != NULL)
+		json_object_set_new(o, "owner_token", json_string(token));
+	free(it.type);
+	free(it.name);
+	free(it.summary);
+	{
+		enum MHD_Result ret = send_json(req, MHD_HTTP_CREATED, o, url);
+		free(url);
+		return ret;
+	}
+fail:
+	free(url);
+	free(it.type);
+	free(it.name);
+	free(it.summary);
+	return lks_send_error(req, rc, lks_error_message());
+}
+
+enum MHD_Result lks_handle_meta(struct request *req, const char *id)
+{
+	lks_item *it = NULL;
+	int rc = lks_store_get(req->srv->store, &it, id, lks_now());
+	json_t *o;
+
+	if (rc == LKS_ENOTFOUND)
+		return lks_send_not_found(req);
+	if (rc < 0)
+		return lks_send_error(req, rc, lks_error_message());
+	o = item_json(req->srv, it);
+	lks_item_free(it);
+	return send_json(req, MHD_HTTP_OK, o, NULL);
+}
+
+/* Checks the bearer token against the item; on success *out is the item. */
+static int authorize(struct request *req, lks_item **out, const char *id)
+{
+	const char *auth = lks_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+	uint8_t hash[LKS_HASH_BYTES];
+	lks_item *it = NULL;
+	int rc;
+
+	*out = NULL;
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0')
+		return lks_error_set(LKS_EUNAUTHORIZED,
+				     "Send the owner token as 'Authorization: Bearer TOKEN'.");
+	rc = lks_store_get(req->srv->store, &it, id, lks_now());
+	if (rc < 0)
+		return rc;
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	lks_token_hash(hash, auth, strlen(auth));
+	if (!lks_hash_equal(hash, it->token_hash)) {
+		lks_item_free(it);
+		return lks_error_set(LKS_EFORBIDDEN, "The owner token does not match this item.");
+	}
+	*out = it;
+	return 0;
+}
+
+enum MHD_Result lks_handle_owner_update(struct request *req, const char *id)
+{
+	lks_item *old = NULL, *updated = NULL, changes;
+	int rc;
+
+	memset(&changes, 0, sizeof(changes));
+	rc = authorize(req, &old, id);
+	if (rc < 0)
+		goto out;
+	rc = describe_content(req, &changes, NULL);
+	if (rc < 0)
+		goto out;
+	if (changes.name == NULL && old->name != NULL) {
+		changes.name = strdup(old->name); /* an update keeps the name unless given */
+		if (changes.name == NULL) {
+			rc = lks_error_set(LKS_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = lks_store_update(req->srv->store, &updated, id, &changes, req->body, req->len,
+			      lks_now());
+out:
+	lks_item_free(old);
+	free(changes.type);
+	free(changes.name);
+	free(changes.summary);
+	if (rc == LKS_ENOTFOUND)
+		return lks_send_not_found(req);
+	if (rc < 0)
+		return lks_send_error(req, rc, lks_error_message());
+	{
+		json_t *o = item_json(req->srv, updated);
+		lks_item_free(updated);
+		return send_json(req, MHD_HTTP_OK, o, NULL);
+	}
+}
+
+enum MHD_Result lks_handle_owner_delete(struct request *req, const char *id)
+{
+	lks_item *it = NULL;
+	int rc = authorize(req, &it, id);
+
+	lks_item_free(it);
+	if (rc == 0)
+		rc = lks_store_delete(req->srv->store, id);
+	if (rc == LKS_ENOTFOUND)
+		return lks_send_not_found(req);
+	if (rc < 0)
+		return lks_send_error(req, rc, lks_error_message());
+	return lks_send(req, MHD_HTTP_NO_CONTENT, NULL, NULL, 0);
+}

@@ -1,0 +1,83 @@
+/* Internal to linksyncd: the server's state, one request's state, and the
+ * helpers the route handlers share. */
+#ifndef LKS_SERVER_INT_H
+#define LKS_SERVER_INT_H
+
+#include "linksync/error.h"
+#include "linksync/id.h"
+#include "linksync/item.h"
+#include "linksync/server.h"
+#include "linksync/store.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lks_server {
+	lks_server_config cfg;
+	struct MHD_Daemon *daemon;
+	lks_store *store;
+	char *public_url; /* no trailing slash */
+	uint16_t port;
+	/* The sweeper thread and how to stop it. */
+	pthread_t sweeper;
+	int sweeper_running;
+	pthread_mutex_t sweep_lock;
+	pthread_cond_t sweep_cond;
+	int stopping;
+	uint64_t purged; /* items the sweeper deleted */
+};
+
+/* One HTTP request, from its first header to its completion. */
+struct request {
+	lks_server *srv;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	int handled;       /* a response was queued early (413) */
+	int has_body;      /* the route takes a body */
+	int too_big;
+	char *body;        /* the upload so far */
+	size_t len, cap;
+};
+
+/* Sends a response; takes ownership of body (malloc'd, may be NULL with len 0). */
+enum MHD_Result lks_send(struct request *req, unsigned status, const char *type, char *body,
+			 size_t len);
+
+/* Sends the JSON error for an lks_err code, with message (or the code's
+ * standard message when NULL). */
+enum MHD_Result lks_send_error(struct request *req, int code, const char *message);
+
+/* Sends 405 with an Allow header. */
+enum MHD_Result lks_send_method_not_allowed(struct request *req, const char *allow);
+
+/* The same 404 for missing, expired, used-up, deleted and malformed ids. */
+enum MHD_Result lks_send_not_found(struct request *req);
+
+/* Adds the headers every response carries (nosniff, referrer policy, frames). */
+void lks_add_common_headers(struct MHD_Response *resp);
+
+/* A request header or query parameter; borrowed, NULL when absent. */
+const char *lks_header(struct request *req, const char *name);
+const char *lks_query(struct request *req, const char *name);
+
+/* Route handlers (items.c, content.c, pages.c). id is canonical. */
+enum MHD_Result lks_handle_create(struct request *req, const char *put_name);
+enum MHD_Result lks_handle_meta(struct request *req, const char *id);
+enum MHD_Result lks_handle_owner_update(struct request *req, const char *id);
+enum MHD_Result lks_handle_owner_delete(struct request *req, const char *id);
+enum MHD_Result lks_handle_raw(struct request *req, const char *id);
+enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *format);
+enum MHD_Result lks_handle_item_page(struct request *req, const char *id);
+enum MHD_Result lks_handle_asset(struct request *req, const char *name);
+
+/* The public URL of an item, "{public_url}/{id}"; malloc'd. */
+char *lks_item_url(lks_server *srv, const char *id, const char *suffix);
+
+/* Derives the public URL from the listening address and the machine's
+ * interfaces (sets *warning when other devices may not reach it). */
+char *lks_derive_public_url(const char *host, uint16_t port, const char **warning);
+
+#endif
