@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #define SWEEP_BATCH 500
+/* Bytes of an oversized streamed body read (and dropped) so that the client
+ * still gets its 413; past this the connection is closed instead. */
+#define DRAIN_LIMIT ((uint64_t)64 * 1024 * 1024)
 
 void lks_server_config_init(lks_server_config *cfg)
 {
@@ -273,6 +276,16 @@ static enum MHD_Result dispatch(struct request *req)
 /* ------------------------------------------------------------------------ */
 /* The request lifecycle */
 
+static enum MHD_Result send_too_big(struct request *req)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "This server accepts items of up to %llu bytes (%.1f MiB).",
+		 (unsigned long long)req->srv->cfg.max_size,
+		 (double)req->srv->cfg.max_size / (1024 * 1024));
+	return lks_send_error(req, LKS_ETOOBIG, msg);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -298,7 +311,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			    declared > srv->cfg.max_size) {
 				/* Refuse before reading a byte: no 100 Continue is sent. */
 				req->handled = 1;
-				return lks_send_error(req, LKS_ETOOBIG, NULL);
+				return send_too_big(req);
 			}
 			if (declared > 0 && declared <= srv->cfg.max_size) {
 				req->body = malloc((size_t)declared);
@@ -317,19 +330,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (!req->has_body || req->too_big)
+		if (!req->has_body)
 			return MHD_YES;
+		if (req->too_big) {
+			/* libmicrohttpd 0.9.75 cannot answer before the body ends: drain
+			 * it (holding nothing) up to a bound, then drop the connection. */
+			req->drained += n;
+			return req->drained > DRAIN_LIMIT ? MHD_NO : MHD_YES;
+		}
 		if (n > srv->cfg.max_size - req->len) {
-			/* Streaming past the limit: drop what we hold and answer 413
-			 * now; libmicrohttpd closes the connection after it. */
 			req->too_big = 1;
+			req->drained = req->len + n;
 			free(req->body);
 			req->body = NULL;
 			req->len = req->cap = 0;
-			req->handled = 1;
-			if (lks_send_error(req, LKS_ETOOBIG, NULL) == MHD_YES)
-				return MHD_YES;
-			return MHD_NO;
+			return MHD_YES;
 		}
 		if (req->len + n > req->cap) {
 			size_t cap = req->cap ? req->cap : 4096;
@@ -350,7 +365,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (req->too_big)
-		return lks_send_error(req, LKS_ETOOBIG, NULL);
+		return send_too_big(req);
 	req->handled = 1;
 	return dispatch(req);
 }

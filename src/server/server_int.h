@@ -37,7 +37,8 @@ struct request {
 	const char *url;
 	int handled;       /* a response was queued early (413) */
 	int has_body;      /* the route takes a body */
-	int too_big;
+	int too_big;       /* the body passed max_size: answer 413 at its end */
+	uint64_t drained;  /* bytes of an oversized body read so far */
 	char *body;        /* the upload so far */
 	size_t len, cap;
 };
