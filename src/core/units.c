@@ -159,7 +159,7 @@ int lks_time_http_parse(int64_t *out, const char *s)
 
 	memset(&tm, 0, sizeof(tm));
 	if (s == NULL ||
-	    sscanf(s, "%3s %d %3s %d %d:%d:%d %3s", wd, &day, mon, &year, &h, &m, &sec, zone) != 8 ||
+	    sscanf(s, "%3s, %d %3s %d %d:%d:%d %3s", wd, &day, mon, &year, &h, &m, &sec, zone) != 8 ||
 	    strcmp(zone, "GMT") != 0)
 		return lks_error_set(LKS_EINVAL, "not an HTTP date");
 	tm.tm_mon = -1;

@@ -1,0 +1,62 @@
+# The two commands of the README, and the slower ones.
+#   make run    install what is missing, build, start linksyncd on SQLite
+#   make test   install, build (plain and with sanitizers), run every test
+#   make bench  benchmarks against nginx (minutes)
+#   make fuzz   the fuzz harnesses (FUZZ_SECONDS each)
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+LISTEN     ?= 0.0.0.0:8080
+STORE      ?= sqlite:./linksync-data/linksync.db
+
+.PHONY: all deps build run test test-plain test-asan bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+build: deps
+	@cmake -S . -B $(BUILD) -DLKS_WERROR=ON >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	./$(BUILD)/linksyncd --listen $(LISTEN) --store $(STORE)
+
+test:
+	@scripts/deps.sh build test
+	@$(MAKE) --no-print-directory test-plain test-asan
+
+test-plain:
+	@cmake -S . -B $(BUILD) -DLKS_WERROR=ON >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j2
+
+test-asan:
+	@cmake -S . -B $(ASAN_BUILD) -DLKS_WERROR=ON -DLKS_SANITIZE=address,undefined \
+		-DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2
+
+bench:
+	@scripts/deps.sh build bench
+	bash bench/run.sh
+
+fuzz:
+	@scripts/deps.sh build fuzz
+	@cmake -S . -B $(FUZZ_BUILD) -DLKS_FUZZ=ON -DCMAKE_C_COMPILER=clang \
+		-DLKS_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	@for f in $(FUZZ_BUILD)/fuzz_*; do \
+		name=$$(basename $$f); seeds=tests/fuzz/seeds/$${name#fuzz_}; \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
+		echo "== $$name ($(FUZZ_SECONDS) s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(FUZZ_BUILD)/corpus/$$name $$( [ -d $$seeds ] && echo $$seeds ) || exit 1; \
+	done
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
