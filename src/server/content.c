@@ -113,6 +113,67 @@ static enum MHD_Result not_modified(struct request *req, const lks_item *it)
 	return ret;
 }
 
+/* Longest long poll, in seconds: beyond it clients simply ask again. */
+#define MAX_WAIT 300
+
+/* The ?wait=SECONDS of a long poll, clamped; 0 when absent or malformed. */
+static unsigned wait_seconds(struct request *req)
+{
+	const char *s = lks_query(req, "wait");
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return 0;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0')
+		return 0;
+	return v > MAX_WAIT ? MAX_WAIT : (unsigned)v;
+}
+
+/* Answers a request with If-None-Match when the client's version is current
+ * (304, or parks a long poll until it is not) or the item is gone (404), and
+ * returns 1; returns 0 when the content must be sent. */
+static int conditional(struct request *req, const char *id, const char *inm, int64_t now,
+		       enum MHD_Result *answered)
+{
+	lks_item *it = NULL;
+	char etag[48];
+	unsigned wait;
+	int rc = lks_store_get(req->srv->store, &it, id, now);
+
+	if (rc < 0) {
+		*answered = rc == LKS_ENOTFOUND ? lks_send_not_found(req)
+						: lks_send_error(req, rc, lks_error_message());
+		return 1;
+	}
+	lks_item_etag(it, etag, sizeof(etag));
+	if (!etag_matches(inm, etag)) {
+		lks_item_free(it);
+		return 0;
+	}
+	wait = wait_seconds(req);
+	if (wait > 0 && req->wait_state == LKS_WAIT_NONE) {
+		rc = lks_wait_park(req, id, etag, wait);
+		if (rc == 1) {
+			lks_item_free(it); /* a new version came meanwhile */
+			return 0;
+		}
+		if (rc == 0) {
+			lks_item_free(it);
+			*answered = MHD_YES; /* parked: answered when it wakes */
+			return 1;
+		}
+		lks_item_free(it);
+		*answered = rc == LKS_ENOTFOUND ? lks_send_not_found(req)
+						: lks_send_error(req, rc, lks_error_message());
+		return 1;
+	}
+	*answered = not_modified(req, it);
+	lks_item_free(it);
+	return 1;
+}
+
 enum MHD_Result lks_handle_raw(struct request *req, const char *id)
 {
 	const char *inm = lks_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -127,21 +188,10 @@ enum MHD_Result lks_handle_raw(struct request *req, const char *id)
 	int rc, attachment;
 
 	if (inm != NULL) {
-		char etag[48];
+		enum MHD_Result answered;
 
-		rc = lks_store_get(req->srv->store, &it, id, now);
-		if (rc == 0) {
-			lks_item_etag(it, etag, sizeof(etag));
-			if (etag_matches(inm, etag)) {
-				ret = not_modified(req, it);
-				lks_item_free(it);
-				return ret;
-			}
-		}
-		lks_item_free(it);
-		it = NULL;
-		if (rc == LKS_ENOTFOUND)
-			return lks_send_not_found(req);
+		if (conditional(req, id, inm, now, &answered))
+			return answered;
 	}
 	/* HEAD delivers nothing, so it consumes no read. */
 	rc = lks_store_read(req->srv->store, &it, &content, &len, id, now,

@@ -334,6 +334,8 @@ enum MHD_Result lks_handle_owner_update(struct request *req, const char *id)
 	}
 	rc = lks_store_update(req->srv->store, &updated, id, &changes, req->body, req->len,
 			      lks_now());
+	if (rc == 0)
+		lks_wait_notify(req->srv, id);
 out:
 	lks_item_free(old);
 	free(changes.type);
@@ -358,6 +360,8 @@ enum MHD_Result lks_handle_owner_delete(struct request *req, const char *id)
 	lks_item_free(it);
 	if (rc == 0)
 		rc = lks_store_delete(req->srv->store, id);
+	if (rc == 0)
+		lks_wait_notify(req->srv, id);
 	if (rc == LKS_ENOTFOUND)
 		return lks_send_not_found(req);
 	if (rc < 0)

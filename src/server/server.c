@@ -324,6 +324,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		 * connection: wait for the next one. */
 		return MHD_YES;
 	}
+	if (req->wait_state == LKS_WAIT_RESUMED)
+		return dispatch(req); /* a long poll woke up: answer it now */
 	if (req->handled)
 		return MHD_YES;
 	if (*upload_data_size > 0) {
@@ -511,7 +513,7 @@ int lks_server_start(lks_server **out, const lks_server_config *cfg)
 	lks_store_options sopts = {0};
 	const union MHD_DaemonInfo *info;
 	unsigned threads = cfg->threads;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	int rc;
 
 	*out = NULL;
@@ -573,6 +575,9 @@ int lks_server_start(lks_server **out, const lks_server_config *cfg)
 		rc = lks_error_set(LKS_ENOMEM, "out of memory");
 		goto fail;
 	}
+	rc = lks_waits_start(srv);
+	if (rc < 0)
+		goto fail;
 	if (pthread_create(&srv->sweeper, NULL, sweeper_main, srv) != 0) {
 		rc = lks_error_set(LKS_ENOMEM, "cannot start the sweeper thread");
 		goto fail;
@@ -606,8 +611,10 @@ void lks_server_stop(lks_server *srv)
 		pthread_mutex_unlock(&srv->sweep_lock);
 		pthread_join(srv->sweeper, NULL);
 	}
+	lks_waits_stop(srv);
 	if (srv->daemon != NULL)
 		MHD_stop_daemon(srv->daemon);
+	lks_waits_destroy(srv);
 	lks_store_free(srv->store);
 	pthread_cond_destroy(&srv->sweep_cond);
 	pthread_mutex_destroy(&srv->sweep_lock);

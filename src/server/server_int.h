@@ -14,6 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Parked long polls (wait.c). */
+struct lks_waits {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* CLOCK_MONOTONIC */
+	struct waiter *head;
+	pthread_t thread;
+	int initialised, running, stopping;
+};
+
 struct lks_server {
 	lks_server_config cfg;
 	struct MHD_Daemon *daemon;
@@ -27,7 +36,10 @@ struct lks_server {
 	pthread_cond_t sweep_cond;
 	int stopping;
 	uint64_t purged; /* items the sweeper deleted */
+	struct lks_waits waits;
 };
+
+enum lks_wait_state { LKS_WAIT_NONE, LKS_WAIT_PARKED, LKS_WAIT_RESUMED };
 
 /* One HTTP request, from its first header to its completion. */
 struct request {
@@ -39,6 +51,7 @@ struct request {
 	int has_body;      /* the route takes a body */
 	int too_big;       /* the body passed max_size: answer 413 at its end */
 	uint64_t drained;  /* bytes of an oversized body read so far */
+	enum lks_wait_state wait_state; /* a long poll's progress */
 	char *body;        /* the upload so far */
 	size_t len, cap;
 };
@@ -73,6 +86,17 @@ enum MHD_Result lks_handle_raw(struct request *req, const char *id);
 enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *format);
 enum MHD_Result lks_handle_item_page(struct request *req, const char *id);
 enum MHD_Result lks_handle_asset(struct request *req, const char *name);
+
+/* Long polls (wait.c). lks_wait_park suspends req's connection until the
+ * item id changes from etag or seconds pass, then libmicrohttpd calls the
+ * handler again with req->wait_state == LKS_WAIT_RESUMED. Returns 0 when
+ * parked, 1 when the item already changed (answer now), or a negative code. */
+int lks_waits_start(lks_server *srv);
+void lks_waits_stop(lks_server *srv);
+void lks_waits_destroy(lks_server *srv);
+int lks_wait_park(struct request *req, const char *id, const char *etag, unsigned seconds);
+/* Wakes every long poll on id (after an update or delete on this node). */
+void lks_wait_notify(lks_server *srv, const char *id);
 
 /* The public URL of an item, "{public_url}/{id}"; malloc'd. */
 char *lks_item_url(lks_server *srv, const char *id, const char *suffix);
