@@ -21,9 +21,9 @@ extern "C" {
  * QR code) or LKS_ENOMEM. */
 int lks_qr_svg(char **out, size_t *out_len, const char *text);
 
-/* Draws text as an 8-bit grayscale PNG, scale pixels per module (0 = default).
- * *out is the PNG file's bytes, freed by the caller with free(). Codes as for
- * lks_qr_svg. */
+/* Draws text as an 8-bit grayscale PNG, scale pixels per module (0 = default,
+ * at most 32). *out is the PNG file's bytes, freed by the caller with free().
+ * Codes as for lks_qr_svg, and LKS_EINVAL for a scale above 32. */
 int lks_qr_png(unsigned char **out, size_t *out_len, const char *text, unsigned scale);
 
 /* lks_qr_text flags. */
@@ -41,11 +41,17 @@ int lks_qr_text(char **out, const char *text, unsigned flags);
 
 /* Finds the first QR code in an image file (PNG or JPEG, told apart by its
  * first bytes) and returns its payload in *out (NUL-terminated, freed by the
- * caller). Returns 0, LKS_EIO (cannot read), LKS_EUNSUPPORTED (neither PNG nor
- * JPEG, or a broken image), LKS_ENOQR (no QR code in it), LKS_ENOMEM. */
+ * caller; NULL on failure). Light-on-dark (inverted) codes are read too.
+ * Returns 0, LKS_EINVAL (no path), LKS_EIO (cannot read), LKS_EUNSUPPORTED
+ * (neither PNG nor JPEG, or a broken or truncated image), LKS_ETOOBIG (a file
+ * above 256 MiB, or an image above 20000 pixels a side or 64 megapixels:
+ * refused before its pixels are decoded), LKS_ENOQR (no QR code in it),
+ * LKS_ENOMEM. Safe to call from several threads at once, as are all the
+ * functions here. */
 int lks_qr_decode_file(char **out, const char *path);
 
-/* The same for an image already in memory. */
+/* The same for an image already in memory (data is only read; len 0 gives
+ * LKS_EUNSUPPORTED). */
 int lks_qr_decode_image(char **out, const unsigned char *data, size_t len);
 
 #ifdef __cplusplus

@@ -68,7 +68,8 @@ int lks_store_delete(lks_store *store, const char *id);
 int lks_store_sweep(lks_store *store, unsigned *purged, int64_t now, unsigned batch);
 
 /* Gives freed space back to the file system, a little at a time (SQLite's
- * incremental vacuum; a no-op where the backend does it itself). */
+ * incremental vacuum; a no-op where the backend does it itself). Returns 1
+ * when more remains (call again), 0 when done, or LKS_ESTORE. */
 int lks_store_compact(lks_store *store);
 
 /* Counts stored rows, live or not (for tests and metrics). */

@@ -405,7 +405,9 @@ static void *sweeper_main(void *arg)
 			total += purged;
 		} while (purged == SWEEP_BATCH && !__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED));
 		if (total > 0) {
-			lks_store_compact(srv->store);
+			while (lks_store_compact(srv->store) == 1 &&
+			       !__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED))
+				;
 			__atomic_add_fetch(&srv->purged, total, __ATOMIC_RELAXED);
 		}
 		pthread_mutex_lock(&srv->sweep_lock);

@@ -513,11 +513,21 @@ static int sq_sweep(lks_store *s, unsigned *purged, int64_t now, unsigned batch)
 static int sq_compact(lks_store *s)
 {
 	struct conn *c;
+	sqlite3_stmt *st = NULL;
+	int64_t free_pages = 0;
 
 	CONN_OR_FAIL(c, s);
 	/* A few hundred pages at a time keeps the write lock short. */
 	if (sqlite3_exec(c->db, "PRAGMA incremental_vacuum(256)", NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(c->db, "vacuum");
+	if (sqlite3_prepare_v2(c->db, "PRAGMA freelist_count", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		free_pages = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (free_pages > 0)
+		return 1;
+	/* Done: fold the WAL back into the database and shrink it. */
+	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	return 0;
 }
 
