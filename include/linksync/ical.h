@@ -17,9 +17,9 @@ extern "C" {
 
 /* Limits of one calendar. Above them lks_ical_parse refuses the input with
  * LKS_ETOOBIG rather than spend unbounded time or memory on it. */
-#define LKS_ICAL_MAX_COMPONENTS 50000   /* BEGIN lines */
+#define LKS_ICAL_MAX_COMPONENTS 50000	/* BEGIN lines */
 #define LKS_ICAL_MAX_PROPERTIES 1000000 /* content lines other than BEGIN/END */
-#define LKS_ICAL_MAX_DEPTH 12           /* components nested in components */
+#define LKS_ICAL_MAX_DEPTH 12		/* components nested in components */
 
 /* Bounds of the refresh interval lks_ical_feed writes, in seconds. */
 #define LKS_ICAL_FEED_MIN_TTL 900
@@ -28,15 +28,15 @@ extern "C" {
 typedef struct lks_calendar lks_calendar;
 
 typedef enum lks_ical_kind {
-	LKS_ICAL_EVENT,   /* VEVENT */
-	LKS_ICAL_TODO,    /* VTODO */
+	LKS_ICAL_EVENT,	  /* VEVENT */
+	LKS_ICAL_TODO,	  /* VTODO */
 	LKS_ICAL_JOURNAL, /* VJOURNAL */
 } lks_ical_kind;
 
 typedef enum lks_ical_zone {
 	LKS_ICAL_FLOATING, /* no zone: the same wall time everywhere (and DATE values) */
-	LKS_ICAL_UTC,      /* a time ending in Z */
-	LKS_ICAL_TZID,     /* a TZID parameter naming a zone */
+	LKS_ICAL_UTC,	   /* a time ending in Z */
+	LKS_ICAL_TZID,	   /* a TZID parameter naming a zone */
 } lks_ical_zone;
 
 /* A date or date-time as the file states it. */
@@ -58,18 +58,18 @@ typedef struct lks_ical_time {
  * owned by the calendar, and NULL when the property is absent. */
 typedef struct lks_ical_component {
 	lks_ical_kind kind;
-	unsigned line;           /* line of its BEGIN in the input, from 1 */
-	const char *uid;         /* never NULL */
-	const char *summary;     /* the title */
+	unsigned line;	     /* line of its BEGIN in the input, from 1 */
+	const char *uid;     /* never NULL */
+	const char *summary; /* the title */
 	const char *location;
 	const char *description;
-	const char *status;      /* as written, e.g. "CONFIRMED", "NEEDS-ACTION" */
-	const char *organizer;   /* its CN= name, else its address */
+	const char *status;	     /* as written, e.g. "CONFIRMED", "NEEDS-ACTION" */
+	const char *organizer;	     /* its CN= name, else its address */
 	const char *organizer_email; /* its address without "mailto:" */
 	const char *url;
-	const char *rrule;       /* the recurrence rule, e.g. "FREQ=WEEKLY;BYDAY=MO" */
+	const char *rrule;	 /* the recurrence rule, e.g. "FREQ=WEEKLY;BYDAY=MO" */
 	const char *rrule_words; /* the same in English (lks_ical_rrule_words) */
-	lks_ical_time start;     /* DTSTART (always present for events) */
+	lks_ical_time start;	 /* DTSTART (always present for events) */
 	/* Events: DTEND, or DTSTART + DURATION. To-dos: DUE, or DTSTART +
 	 * DURATION. Journals: absent. */
 	lks_ical_time end;
