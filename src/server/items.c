@@ -2,6 +2,7 @@
  * (GET /api/v1/items/{id}) and the owner's update and delete. */
 #include "server_int.h"
 
+#include "linksync/check.h"
 #include "linksync/units.h"
 
 #include <jansson.h>
@@ -54,6 +55,9 @@ static int describe_content(struct request *req, lks_item *it, const char *put_n
 	if (rc < 0)
 		return rc;
 	it->kind = lks_kind_from_type(it->type);
+	rc = lks_content_check(&it->summary, it->kind, req->body ? req->body : "", req->len);
+	if (rc < 0)
+		return rc;
 	it->size = (int64_t)req->len;
 	lks_sha256(it->content_hash, req->body ? req->body : "", req->len);
 	return 0;
