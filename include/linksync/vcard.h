@@ -43,8 +43,8 @@ typedef struct lks_vcard_param {
 
 /* One property as written, for anything the model does not cover. */
 typedef struct lks_vcard_prop {
-	const char *group;  /* "item1", or "" */
-	const char *name;   /* upper case: "TEL", "X-ABLABEL" */
+	const char *group; /* "item1", or "" */
+	const char *name;  /* upper case: "TEL", "X-ABLABEL" */
 	const lks_vcard_param *params;
 	size_t nparams;
 	/* Unfolded, quoted-printable decoded, converted to UTF-8, control
@@ -56,14 +56,15 @@ typedef struct lks_vcard_prop {
 
 /* A phone, email or URL. */
 typedef struct lks_vcard_typed {
-	const char *value;         /* unescaped; TEL tel: URIs become the number,
-				      ";ext=N" becomes ",N" (a dialling pause) */
-	const char *const *types;  /* lower case ("cell", "voice", "home", ...); "pref" is not listed */
+	const char *value; /* unescaped; TEL tel: URIs become the number,
+			      ";ext=N" becomes ",N" (a dialling pause) */
+	/* lower case ("cell", "voice", "home", ...); "pref" is not listed */
+	const char *const *types;
 	size_t ntypes;
-	int pref;                  /* 0, or 1..100 (TYPE=pref counts as 1; 4.0 PREF=n) */
-	const char *group;         /* "item1", or "" */
-	const char *label;         /* Apple X-ABLabel of the same group without its
-				      _$!<...>!$_ wrapper ("AssistantPhone"), or "" */
+	int pref;	   /* 0, or 1..100 (TYPE=pref counts as 1; 4.0 PREF=n) */
+	const char *group; /* "item1", or "" */
+	const char *label; /* Apple X-ABLabel of the same group without its
+			      _$!<...>!$_ wrapper ("AssistantPhone"), or "" */
 } lks_vcard_typed;
 
 typedef struct lks_vcard_name {
@@ -99,12 +100,12 @@ typedef struct lks_vcard_photo {
  * the first wins (NOTEs are joined with a newline). */
 typedef struct lks_vcard_card {
 	lks_vcard_version version;
-	size_t line;              /* line of its BEGIN:VCARD */
-	const char *fn;           /* FN as written (unescaped), or "" */
+	size_t line;		  /* line of its BEGIN:VCARD */
+	const char *fn;		  /* FN as written (unescaped), or "" */
 	const char *display_name; /* FN, else built from N, else ORG, email, phone; may be "" */
 	int has_n;
 	lks_vcard_name n;
-	const char *org;          /* the organisation (first ORG component) */
+	const char *org;	      /* the organisation (first ORG component) */
 	const char *const *org_units; /* the remaining ORG components */
 	size_t norg_units;
 	const char *title;
@@ -117,11 +118,11 @@ typedef struct lks_vcard_card {
 	size_t nurls;
 	const lks_vcard_adr *adrs;
 	size_t nadrs;
-	const char *bday;         /* "YYYY-MM-DD", "--MM-DD", or as written */
+	const char *bday; /* "YYYY-MM-DD", "--MM-DD", or as written */
 	const char *note;
 	const char *uid;
-	const char *kind;         /* 4.0 KIND, lower case, or "" */
-	const char *gender;       /* 4.0 GENDER sex component ("M", "F", ...), or "" */
+	const char *kind;   /* 4.0 KIND, lower case, or "" */
+	const char *gender; /* 4.0 GENDER sex component ("M", "F", ...), or "" */
 	int has_photo;
 	lks_vcard_photo photo;
 	const lks_vcard_prop *props; /* every property of the card, in order */

@@ -4,12 +4,14 @@
 
 #include "linksync/error.h"
 #include "linksync/ical.h"
+#include "linksync/vcard.h"
 
 #include <stdlib.h>
 
 int lks_content_check(char **summary, lks_kind kind, const void *data, size_t len)
 {
 	lks_calendar *cal = NULL;
+	lks_vcard_list *cards = NULL;
 	int rc = 0;
 
 	*summary = NULL;
@@ -21,6 +23,11 @@ int lks_content_check(char **summary, lks_kind kind, const void *data, size_t le
 		lks_ical_free(cal);
 		break;
 	case LKS_KIND_CONTACT:
+		rc = lks_vcard_parse(&cards, data, len);
+		if (rc == 0)
+			rc = lks_vcard_summary(summary, cards);
+		lks_vcard_free(cards);
+		break;
 	case LKS_KIND_NOTE:
 	case LKS_KIND_FILE:
 		break;
