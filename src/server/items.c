@@ -119,6 +119,19 @@ static json_t *item_json(lks_server *srv, const lks_item *it)
 	json_object_set_new(o, "qr_svg_url", json_string(svg));
 	json_object_set_new(o, "qr_png_url", json_string(png));
 	json_object_set_new(o, "qr_txt_url", json_string(txt));
+	if (it->kind == LKS_KIND_CALENDAR && it->reads_left < 0) {
+		/* webcal:// is the calendar's own URL with the scheme calendar
+		 * apps take as "subscribe". */
+		const char *rest = strstr(url, "://");
+		size_t n = strlen("webcal") + strlen(rest) + strlen(".ics") + 1;
+		char *webcal = malloc(n);
+
+		if (webcal != NULL) {
+			snprintf(webcal, n, "webcal%s.ics", rest);
+			json_object_set_new(o, "webcal_url", json_string(webcal));
+			free(webcal);
+		}
+	}
 	json_object_set_new(o, "kind", json_string(lks_kind_name(it->kind)));
 	json_object_set_new(o, "type", json_string(it->type));
 	json_object_set_new(o, "name", it->name ? json_string(it->name) : json_null());
