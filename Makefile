@@ -1,3 +1,4 @@
+SHELL := /bin/bash
 # The two commands of the README, and the slower ones.
 #   make run    install what is missing, build, start linksyncd on SQLite
 #   make test   install, build (plain and with sanitizers), run every test
@@ -11,7 +12,7 @@ FUZZ_SECONDS ?= 60
 LISTEN     ?= 0.0.0.0:8080
 STORE      ?= sqlite:./linksync-data/linksync.db
 
-.PHONY: all deps build run test test-plain test-asan bench fuzz clean
+.PHONY: all deps build run test test-plain test-asan test-browser test-fuzz bench fuzz clean
 
 all: build
 
@@ -27,7 +28,7 @@ run: build
 
 test:
 	@scripts/deps.sh build test
-	@$(MAKE) --no-print-directory test-plain test-asan
+	@$(MAKE) --no-print-directory test-plain test-asan test-browser test-fuzz
 
 test-plain:
 	@cmake -S . -B $(BUILD) -DLKS_WERROR=ON >/dev/null
@@ -41,6 +42,15 @@ test-asan:
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2
 
+test-browser:
+	@if [ -f package.json ]; then \
+		npm ci --no-audit --no-fund --loglevel=error && LKS_BIN=$(CURDIR)/$(BUILD) bash tests/browser/run.sh; \
+	fi
+
+# A short run of every fuzz harness on its seeds (make fuzz runs longer).
+test-fuzz:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(TEST_FUZZ_SECONDS),15)
+
 bench:
 	@scripts/deps.sh build bench
 	bash bench/run.sh
@@ -49,13 +59,22 @@ fuzz:
 	@scripts/deps.sh build fuzz
 	@cmake -S . -B $(FUZZ_BUILD) -DLKS_FUZZ=ON -DCMAKE_C_COMPILER=clang \
 		-DLKS_SANITIZE=address,undefined >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzzers
 	@for f in $(FUZZ_BUILD)/fuzz_*; do \
-		name=$$(basename $$f); seeds=tests/fuzz/seeds/$${name#fuzz_}; \
-		mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
+		name=$$(basename $$f); \
+		case $$name in \
+		fuzz_ical) seeds=../shared/corpus/ical ;; \
+		fuzz_vcard) seeds=../shared/corpus/vcard ;; \
+		fuzz_qr_decode) seeds=tests/core/data/qr ;; \
+		*) seeds= ;; \
+		esac; \
+		work=$(FUZZ_BUILD)/corpus/$$name; mkdir -p $$work; \
+		if [ -n "$$seeds" ] && [ -d "$$seeds" ]; then \
+			find $$seeds -type f ! -name 'LICENSE*' ! -name '*.md' -size -256k -exec cp -n {} $$work/ \; ; \
+		fi; \
 		echo "== $$name ($(FUZZ_SECONDS) s)"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(FUZZ_BUILD)/corpus/$$name $$( [ -d $$seeds ] && echo $$seeds ) || exit 1; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=20 $$work 2>&1 | tail -n 3; \
+		[ $${PIPESTATUS[0]} -eq 0 ] || { echo "$$name found a crash: see $$work and the log above"; exit 1; }; \
 	done
 
 clean:

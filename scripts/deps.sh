@@ -9,7 +9,9 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libqrencode-dev libzbar
 for what in "$@"; do
 	case "$what" in
 	build) ;;
-	test) pkgs+=(libcmocka-dev sqlite3 curl) ;;
+	test) pkgs+=(libcmocka-dev sqlite3 curl clang libclang-rt-14-dev zbar-tools chromium
+		python3 python3-icalendar python3-vobject)
+		command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm) ;;
 	bench) pkgs+=(nginx wrk curl) ;;
 	fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
 	*) echo "deps.sh: unknown set '$what'" >&2; exit 2 ;;
