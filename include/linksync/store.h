@@ -52,7 +52,7 @@ int lks_store_get(lks_store *store, lks_item **out, const char *id, int64_t now)
 int lks_store_read(lks_store *store, lks_item **out, void **content, size_t *len, const char *id,
 		   int64_t now, unsigned flags);
 
-/* Replaces a live item's content: type, name, summary, size and content_hash
+/* Replaces a live item's content: kind, type, name, summary, size and content_hash
  * come from changes; version grows by one and updated_at becomes now. The new
  * metadata goes to *out when out is not NULL. Returns 0, LKS_ENOTFOUND,
  * LKS_ESTORE or LKS_ENOMEM. */

@@ -19,8 +19,9 @@ static const char *option(struct request *req, const char *query, const char *he
 	return v != NULL ? v : lks_header(req, header);
 }
 
-/* The content's type, name and summary from the request, checked. On failure
- * the error is already set (code returned). */
+/* The content's type, name and summary from the request, checked; put_name
+ * is the name when the request gives none (the PUT path, or the name an
+ * update keeps). On failure the error is already set (code returned). */
 static int describe_content(struct request *req, lks_item *it, const char *put_name)
 {
 	const char *ct = lks_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -45,9 +46,9 @@ static int describe_content(struct request *req, lks_item *it, const char *put_n
 	free(decoded);
 	if (rc < 0)
 		return rc;
-	/* curl -T sends no type: take it from the name. */
+	/* curl -T sends no type, curl --data-binary a form type: take it from
+	 * the name. An explicit application/octet-stream is respected. */
 	if ((ct == NULL || *ct == '\0' ||
-	     strncasecmp(ct, "application/octet-stream", 24) == 0 ||
 	     strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) &&
 	    it->name != NULL)
 		ct = lks_type_from_name(it->name);
@@ -257,6 +258,7 @@ enum MHD_Result lks_handle_create(struct request *req, const char *put_name)
 		} else {
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 						"text/plain; charset=utf-8");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, url);
 			MHD_add_response_header(resp, "X-Linksync-Owner-Token", token);
 			lks_add_common_headers(resp);
@@ -339,16 +341,10 @@ enum MHD_Result lks_handle_owner_update(struct request *req, const char *id)
 	rc = authorize(req, &old, id);
 	if (rc < 0)
 		goto out;
-	rc = describe_content(req, &changes, NULL);
+	/* An update keeps the name unless it gives one. */
+	rc = describe_content(req, &changes, old->name);
 	if (rc < 0)
 		goto out;
-	if (changes.name == NULL && old->name != NULL) {
-		changes.name = strdup(old->name); /* an update keeps the name unless given */
-		if (changes.name == NULL) {
-			rc = lks_error_set(LKS_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
 	rc = lks_store_update(req->srv->store, &updated, id, &changes, req->body, req->len,
 			      lks_now());
 	if (rc == 0)

@@ -240,6 +240,8 @@ static void test_update_and_delete(void **state)
 	make_item(&ch, "version two", 11, 60, LKS_READS_UNLIMITED);
 	ch.name = "renamed.txt";
 	ch.summary = "sum";
+	ch.kind = LKS_KIND_FILE;
+	ch.type = "application/octet-stream";
 	assert_int_equal(lks_store_update(f->store, &got, it.id, &ch, "version two", 11, NOW + 5), 0);
 	assert_int_equal(got->version, 2);
 	assert_int_equal(got->updated_at, NOW + 5);
@@ -247,6 +249,8 @@ static void test_update_and_delete(void **state)
 	assert_int_equal(got->size, 11);
 	assert_string_equal(got->name, "renamed.txt");
 	assert_string_equal(got->summary, "sum");
+	assert_int_equal(got->kind, LKS_KIND_FILE);
+	assert_string_equal(got->type, "application/octet-stream");
 	lks_item_etag(got, e2, sizeof(e2));
 	assert_string_not_equal(e1, e2);
 	lks_item_free(got);

@@ -47,7 +47,7 @@ static const char *const sql[ST__N] = {
 		    "WHERE i.id = ?1 AND " LIVE,
 	[ST_CONSUME] = "UPDATE items SET reads_left = reads_left - 1 WHERE id = ?1",
 	[ST_UPDATE_ITEM] = "UPDATE items SET type = ?3, name = ?4, summary = ?5, size = ?6, "
-			   "content_hash = ?7, updated_at = ?2, version = version + 1 "
+			   "content_hash = ?7, kind = ?8, updated_at = ?2, version = version + 1 "
 			   "WHERE id = ?1 AND expires_at > ?2 AND reads_left <> 0",
 	[ST_UPDATE_CONTENT] = "UPDATE contents SET data = ?2 "
 			      "WHERE item = (SELECT rowid FROM items WHERE id = ?1)",
@@ -438,6 +438,7 @@ static int sq_update(lks_store *s, lks_item **out, const char *id, const lks_ite
 	bind_text_or_null(st, 5, ch->summary);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)len);
 	sqlite3_bind_blob(st, 7, ch->content_hash, LKS_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int(st, 8, (int)ch->kind);
 	rc = exec_stmt(c, st, "update");
 	if (rc < 0)
 		goto fail;
