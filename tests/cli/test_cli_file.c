@@ -9,7 +9,15 @@
 
 #include <cmocka.h>
 
-#include "cli_file.c"
+#include "cli.h"
+#include "linksync/error.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <dirent.h>
 

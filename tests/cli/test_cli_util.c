@@ -9,8 +9,16 @@
 
 #include <cmocka.h>
 
-#include "cli_exit.c"
-#include "cli_util.c"
+#include "cli.h"
+#include "linksync/error.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 
 static void test_types(void **state)
 {
