@@ -268,3 +268,16 @@ enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *f
 	MHD_destroy_response(resp);
 	return ret;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Shared with the calendar and contact downloads (feeds.c). */
+
+int lks_etag_matches(const char *header, const char *etag)
+{
+	return etag_matches(header, etag);
+}
+
+char *lks_disposition(const lks_item *it, int attachment)
+{
+	return disposition(it, attachment);
+}

@@ -206,6 +206,14 @@ static int split_id(char id[LKS_ID_LEN + 1], const char **rest, const char *path
 	return 0;
 }
 
+/* 1 when the client is a browser asking for a page. */
+static int wants_html(struct request *req)
+{
+	const char *accept = lks_header(req, MHD_HTTP_HEADER_ACCEPT);
+
+	return accept != NULL && strstr(accept, "text/html") != NULL;
+}
+
 static enum MHD_Result dispatch(struct request *req)
 {
 	const char *url = req->url, *rest;
@@ -250,27 +258,44 @@ static enum MHD_Result dispatch(struct request *req)
 	if (is_method(req, MHD_HTTP_METHOD_PUT) && strchr(url + 1, '/') == NULL)
 		return lks_handle_create(req, url + 1);
 	if (split_id(id, &rest, url + 1) == 0) {
+		if (strcmp(rest, "/open") == 0) {
+			/* The page's Open button: the one page request that
+			 * consumes a read, so never on a GET (link previewers). */
+			if (is_method(req, MHD_HTTP_METHOD_POST))
+				return lks_handle_open(req, id);
+			if (is_get(req)) {
+				char page[LKS_ID_LEN + 2];
+				snprintf(page, sizeof(page), "/%s", id);
+				return lks_send_see_other(req, page);
+			}
+			return lks_send_method_not_allowed(req, "GET, HEAD, POST");
+		}
 		if (!is_get(req))
 			return lks_send_method_not_allowed(req, "GET, HEAD");
 		if (*rest == '\0') {
-			const char *accept = lks_header(req, MHD_HTTP_HEADER_ACCEPT);
-			if (accept != NULL && strstr(accept, "text/html") != NULL)
+			if (wants_html(req))
 				return lks_handle_item_page(req, id);
 			return lks_handle_raw(req, id);
 		}
+		if (strcmp(rest, ".ics") == 0)
+			return lks_handle_ics(req, id);
+		if (strcmp(rest, ".vcf") == 0)
+			return lks_handle_vcf(req, id);
 		if (strcmp(rest, "/raw") == 0)
 			return lks_handle_raw(req, id);
 		if (strcmp(rest, "/qr.svg") == 0 || strcmp(rest, "/qr.png") == 0 ||
 		    strcmp(rest, "/qr.txt") == 0)
 			return lks_handle_qr(req, id, rest + 4);
+		if (strcmp(rest, "/add-to-calendar") == 0)
+			return lks_handle_add_to_calendar(req, id);
 		/* /{id}/{name}: the raw bytes under a readable name. */
 		if (rest[0] == '/' && rest[1] != '\0' && strchr(rest + 1, '/') == NULL)
 			return lks_handle_raw(req, id);
-		return lks_send_not_found(req);
+		return wants_html(req) ? lks_send_not_found_page(req) : lks_send_not_found(req);
 	}
 	if (!is_get(req))
 		return lks_send_method_not_allowed(req, "GET, HEAD");
-	return lks_send_not_found(req);
+	return wants_html(req) ? lks_send_not_found_page(req) : lks_send_not_found(req);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -87,6 +87,31 @@ enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *f
 enum MHD_Result lks_handle_item_page(struct request *req, const char *id);
 enum MHD_Result lks_handle_asset(struct request *req, const char *name);
 
+/* The second terminal's page and downloads (pages.c, feeds.c). POST
+ * /{id}/open consumes one read and answers the page with the content, or
+ * with a download (a file; ?as=ics, ?as=vcf). /{id}.ics is the calendar
+ * feed of an unlimited calendar item, /{id}.vcf a contact as vCard 3.0, and
+ * /{id}/add-to-calendar redirects (303) to the .ics so that iOS imports it
+ * rather than offering a subscription. */
+enum MHD_Result lks_handle_open(struct request *req, const char *id);
+enum MHD_Result lks_handle_ics(struct request *req, const char *id);
+enum MHD_Result lks_handle_vcf(struct request *req, const char *id);
+enum MHD_Result lks_handle_add_to_calendar(struct request *req, const char *id);
+/* The HTML 404 page browsers get for missing items and unknown paths. */
+enum MHD_Result lks_send_not_found_page(struct request *req);
+/* 303 See Other to location (a path on this server). */
+enum MHD_Result lks_send_see_other(struct request *req, const char *location);
+/* Answers a calendar (as its feed: lks_ical_feed) or a contact (as vCard
+ * 3.0) as an attachment; takes ownership of content. With validators, ETag
+ * (weak: the feed's refresh hint follows the item's remaining life) and
+ * Last-Modified are sent; else the answer is no-store. */
+enum MHD_Result lks_send_export(struct request *req, const lks_item *it, void *content, size_t len,
+				int validators);
+
+/* content.c's If-None-Match test and Content-Disposition builder (malloc'd). */
+int lks_etag_matches(const char *header, const char *etag);
+char *lks_disposition(const lks_item *it, int attachment);
+
 /* Long polls (wait.c). lks_wait_park suspends req's connection until the
  * item id changes from etag or seconds pass, then libmicrohttpd calls the
  * handler again with req->wait_state == LKS_WAIT_RESUMED. Returns 0 when
