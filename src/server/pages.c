@@ -74,7 +74,8 @@ static void page_head(struct buf *b, const char *title)
 		    "<meta name=\"color-scheme\" content=\"light dark\">\n"
 		    "<meta name=\"robots\" content=\"noindex, nofollow\">\n"
 		    "<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
-		    "<link rel=\"stylesheet\" href=\"/static/item.css\">\n<title>");
+		    "<link rel=\"stylesheet\" href=\"/static/item.css\">\n"
+		    "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n<title>");
 	lks_page_text(b, title, strlen(title));
 	buf_puts(b, " · linksync</title>\n</head>\n<body class=\"item\">\n"
 		    "<header class=\"bar\"><a href=\"/\">linksync</a></header>\n<main>\n");
