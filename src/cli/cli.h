@@ -127,6 +127,46 @@ void cli_format_bytes(char *buf, size_t size, uint64_t bytes);
 int cli_error_body_parse(char **code, char **message, const char *body, size_t len);
 
 /* ------------------------------------------------------------------ */
+/* Live links: pure helpers (cli_live.c).                              */
+
+/* Longest pause between two retries, in seconds. */
+#define CLI_BACKOFF_MAX 30u
+/* How long a watched file must stay quiet before it is read: after its
+ * writer closed it or renamed it into place, and while a writer keeps it
+ * open without closing it (a log, `cat > FILE`). */
+#define CLI_SETTLE_MS 100u
+#define CLI_SETTLE_OPEN_MS 1000u
+
+/* The next pause of a retry back-off: 1 after 0, then doubling up to
+ * CLI_BACKOFF_MAX seconds (1, 2, 4, 8, 16, 30, 30...). */
+unsigned cli_backoff_next(unsigned prev);
+
+/* url with "wait=SECONDS" added to its query (after '?' or '&'); a fragment
+ * is dropped. *out is allocated. Returns 0 or LKS_ENOMEM. */
+int cli_wait_url(char **out, const char *url, unsigned seconds);
+
+/* What an inotify event on the watched file's directory means for it. */
+enum cli_watch_event {
+	CLI_WATCH_IGNORE,   /* another file, or nothing that changes content */
+	CLI_WATCH_WRITING,  /* being written: wait until it is closed or quiet */
+	CLI_WATCH_WRITTEN,  /* a new version is complete (closed, renamed over) */
+	CLI_WATCH_REMOVED,  /* deleted or renamed away (it may come back) */
+	CLI_WATCH_RESCAN,   /* events were lost: look at the file again */
+	CLI_WATCH_DIR_GONE, /* the directory itself is gone: nothing to watch */
+};
+
+/* Classifies an event of mask on name (NULL or "" for the directory itself)
+ * for the file called watched (a base name). */
+enum cli_watch_event cli_watch_classify(uint32_t mask, const char *name, const char *watched);
+
+/* Milliseconds to wait after ev before reading the file (0 for none). */
+unsigned cli_watch_settle_ms(enum cli_watch_event ev);
+
+/* Parses the server's "YYYY-MM-DDTHH:MM:SS[.fff]Z" into Unix seconds.
+ * Returns 0 or LKS_EINVAL. */
+int cli_time_parse_utc(int64_t *out, const char *s);
+
+/* ------------------------------------------------------------------ */
 /* Owner-token store (cli_tokens.c).                                   */
 
 struct cli_token {
@@ -184,6 +224,9 @@ struct cli_request {
 	bool refuse_binary_tty;	  /* abort when sink is a terminal and the
 				   * content is not text */
 	bool progress;		  /* a progress bar is allowed */
+	const char *if_none_match; /* If-None-Match (an ETag), or NULL */
+	long idle_timeout;	   /* seconds the exchange may move nothing
+				    * (a long poll waits that long); 0 = 60 */
 };
 
 struct cli_response {
@@ -202,6 +245,7 @@ struct cli_response {
 	char *content_type;
 	char *content_disposition;
 	char *location;
+	char *etag;	   /* the ETag of the answer, or NULL */
 	uint64_t received; /* bytes written to the sink */
 };
 
@@ -217,6 +261,21 @@ void cli_http_cleanup(void);
 int cli_http_do(struct cli_response *resp, struct cli_request *req);
 
 void cli_response_clear(struct cli_response *resp);
+
+/* For commands that run until interrupted (push --watch, pull --follow):
+ * from now on SIGINT and SIGTERM set a flag for the rest of the process
+ * (cli_http_do no longer installs and removes its own handlers, so a signal
+ * between two requests is not lost) and make the descriptor
+ * cli_http_signal_fd() readable, so a poll(2) wakes. A request started after
+ * the signal fails at once as interrupted; one under way stops within about
+ * a second. Returns 0 or LKS_EIO. */
+int cli_http_catch_signals(void);
+
+/* The read end of the signal pipe (-1 before cli_http_catch_signals). */
+int cli_http_signal_fd(void);
+
+/* True once SIGINT or SIGTERM arrived (since cli_http_catch_signals). */
+bool cli_http_interrupted(void);
 
 /* Turns a failed exchange into one line on stderr that says what to do, and
  * returns the exit code. rc is cli_http_do's result; where names the server
@@ -288,8 +347,44 @@ struct cli_pull_opts {
 	const char *output; /* -o FILE, "-" for stdout, or NULL */
 	bool remote_name;   /* -O */
 	bool force;	    /* --force: -O may overwrite */
+	bool follow;	    /* --follow: keep the file current */
 };
 int cli_pull_ref(struct cli_global *g, const struct cli_ref *ref, const struct cli_pull_opts *o);
+
+/* The name -O saves under: the server's proposal (Content-Disposition) made
+ * safe, else the id with an extension that fits the type, else the link's
+ * last segment, else "download". *out is allocated. Returns 0 or
+ * LKS_ENOMEM. */
+int cli_pull_remote_name(char **out, const struct cli_ref *ref, const struct cli_response *resp);
+
+/* pull --follow (cli_follow.c): keeps o->output (or, with -O, the name the
+ * first version gives) equal to the newest version of ref's item, each
+ * version written atomically, until the item ends (0 once a version was
+ * written, CLI_EXIT_NOTFOUND when there never was one) or a signal (130).
+ * Returns an exit code after reporting. */
+int cli_follow(struct cli_global *g, const struct cli_ref *ref, const struct cli_pull_opts *o);
+
+/* push --watch (cli_watch.c): what the first push left to go on. */
+struct cli_watch {
+	const char *path;  /* FILE as the user gave it */
+	const char *type;  /* the Content-Type every version is sent with */
+	const char *link;  /* the item's link, for messages */
+	const char *api;   /* {server}/api/v1/items/{id} */
+	const char *token; /* the owner token */
+	uint8_t hash[32];  /* SHA-256 of the content pushed */
+	int64_t expires_at; /* Unix seconds, or 0 when unknown */
+};
+
+/* Watches w->path and PUTs each new version (content changed) to the item
+ * until a signal (130), the item's end (CLI_EXIT_NOTFOUND), a refused token
+ * (CLI_EXIT_REFUSED) or the loss of the file's directory (CLI_EXIT_IO).
+ * Returns an exit code after reporting. */
+int cli_watch_run(struct cli_global *g, const struct cli_watch *w);
+
+/* Reads the whole of path into memory (a snapshot: what is hashed is what
+ * is sent). *out is allocated. Returns 0, LKS_ENOTFOUND (no such file),
+ * LKS_EIO (details in lks_error_message) or LKS_ENOMEM. */
+int cli_file_snapshot(unsigned char **out, size_t *len, const char *path);
 
 /* Shared file helpers (cli_file.c). */
 

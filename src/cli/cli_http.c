@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,51 @@
 #define MEM_LIMIT_ERROR (64u * 1024u)
 
 static volatile sig_atomic_t interrupted;
+/* Set by cli_http_catch_signals: the handlers stay for the process's life. */
+static bool signals_caught;
+static int signal_pipe[2] = {-1, -1};
 
 static void on_signal(int sig)
 {
+	int saved = errno;
+
 	(void)sig;
 	interrupted = 1;
+	/* Wakes a poll(2) waiting for files or a back-off to pass; a full pipe
+	 * has woken it already. */
+	if (signal_pipe[1] >= 0 && write(signal_pipe[1], "x", 1) < 0) {
+		/* nothing to do */
+	}
+	errno = saved;
+}
+
+int cli_http_catch_signals(void)
+{
+	struct sigaction sa;
+
+	if (signals_caught)
+		return 0;
+	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return lks_error_set(LKS_EIO, "cannot create a pipe: %s", strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocking call returns EINTR and its caller looks. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	interrupted = 0;
+	signals_caught = true;
+	return 0;
+}
+
+int cli_http_signal_fd(void)
+{
+	return signal_pipe[0];
+}
+
+bool cli_http_interrupted(void)
+{
+	return interrupted != 0;
 }
 
 int cli_http_init(void)
@@ -49,6 +90,7 @@ void cli_response_clear(struct cli_response *resp)
 	free(resp->content_type);
 	free(resp->content_disposition);
 	free(resp->location);
+	free(resp->etag);
 	memset(resp, 0, sizeof(*resp));
 }
 
@@ -101,6 +143,7 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 		replace(&x->resp->content_type, NULL);
 		replace(&x->resp->content_disposition, NULL);
 		replace(&x->resp->location, NULL);
+		replace(&x->resp->etag, NULL);
 		return n;
 	}
 	v = header_value(line, n, "Content-Type");
@@ -111,6 +154,11 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata)
 	v = header_value(line, n, "Content-Disposition");
 	if (v) {
 		replace(&x->resp->content_disposition, v);
+		return n;
+	}
+	v = header_value(line, n, "ETag");
+	if (v) {
+		replace(&x->resp->etag, v);
 		return n;
 	}
 	v = header_value(line, n, "Location");
@@ -336,6 +384,19 @@ int cli_http_do(struct cli_response *resp, struct cli_request *req)
 			goto oom;
 		headers = more;
 	}
+	if (req->if_none_match) {
+		/* An ETag is a quoted string: nothing in it can end the header
+		 * line, but a server could send anything. */
+		if (strpbrk(req->if_none_match, "\r\n")) {
+			curl_easy_cleanup(curl);
+			return lks_error_set(LKS_EPROTO, "a malformed ETag");
+		}
+		snprintf(line, sizeof(line), "If-None-Match: %s", req->if_none_match);
+		more = curl_slist_append(headers, line);
+		if (!more)
+			goto oom;
+		headers = more;
+	}
 	if (req->bearer) {
 		size_t size = strlen(req->bearer) + 32;
 		char *auth = malloc(size);
@@ -362,7 +423,7 @@ int cli_http_do(struct cli_response *resp, struct cli_request *req)
 	/* No total timeout (25 MiB on a slow link takes a while), but a stalled
 	 * transfer is given up after a minute. */
 	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, req->idle_timeout > 0 ? req->idle_timeout : 60L);
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);
@@ -399,19 +460,30 @@ int cli_http_do(struct cli_response *resp, struct cli_request *req)
 
 	/* Ctrl-C during a transfer aborts it through the progress callback, so
 	 * the caller can remove a half-written temporary file. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESETHAND;
-	interrupted = 0;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	if (signals_caught) {
+		/* A signal between two requests must not be forgotten. */
+		if (interrupted) {
+			resp->interrupted = true;
+			rc = lks_error_set(LKS_ENETWORK, "interrupted");
+			goto out;
+		}
+	} else {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESETHAND;
+		interrupted = 0;
+		sigaction(SIGINT, &sa, &old_int);
+		sigaction(SIGTERM, &sa, &old_term);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &x.started);
 
 	cc = curl_easy_perform(curl);
 
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	if (!signals_caught) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+	}
 	if (x.bar_drawn) {
 		fputs("\r\033[K", stderr);
 		fflush(stderr);

@@ -13,9 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The name -O saves under: the server's proposal made safe, else the id
- * with an extension that fits the type, else the link's last segment. */
-static int remote_name(char **out, const struct cli_ref *ref, const struct cli_response *resp)
+int cli_pull_remote_name(char **out, const struct cli_ref *ref, const struct cli_response *resp)
 {
 	char *proposed = NULL;
 	int rc;
@@ -106,7 +104,7 @@ int cli_pull_ref(struct cli_global *g, const struct cli_ref *ref, const struct c
 		goto out;
 	}
 
-	rc = remote_name(&name, ref, &resp);
+	rc = cli_pull_remote_name(&name, ref, &resp);
 	if (rc < 0) {
 		exit_code = cli_fail(CLI_EXIT_FAILURE, "out of memory");
 		goto out;
@@ -146,6 +144,7 @@ static int parse_pull_opts(struct cli_global *g, struct cli_pull_opts *o, int ar
 	    {"output", required_argument, NULL, 'o'},
 	    {"remote-name", no_argument, NULL, 'O'},
 	    {"force", no_argument, NULL, 'f'},
+	    {"follow", no_argument, NULL, 'F'},
 	    CLI_COMMON_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -174,10 +173,18 @@ static int parse_pull_opts(struct cli_global *g, struct cli_pull_opts *o, int ar
 		case 'f':
 			o->force = true;
 			break;
+		case 'F':
+			o->follow = true;
+			break;
 		}
 	}
 	if (o->output && o->remote_name)
 		return cli_usage_error(cmd, "-o and -O exclude each other");
+	/* Versions one after the other on a stream could not be told apart:
+	 * following replaces a file. */
+	if (o->follow && !o->remote_name && (!o->output || strcmp(o->output, "-") == 0))
+		return cli_usage_error(cmd, "--follow needs -o FILE or -O (each new version "
+					    "replaces the file)");
 	if (optind + 1 != argc)
 		return cli_usage_error(cmd,
 				       optind >= argc ? "missing argument" : "too many arguments");
@@ -210,7 +217,11 @@ static int pull_arg(struct cli_global *g, const char *arg, const struct cli_pull
 		return cli_fail(CLI_EXIT_FAILURE, "out of memory");
 	if (rc < 0)
 		return cli_usage_error(cmd, "%s", lks_error_message());
-	rc = cli_pull_ref(g, &ref, o);
+	if (o->follow && !ref.id) {
+		cli_ref_clear(&ref);
+		return cli_usage_error(cmd, "--follow needs a linksync link (%s is not one)", arg);
+	}
+	rc = o->follow ? cli_follow(g, &ref, o) : cli_pull_ref(g, &ref, o);
 	cli_ref_clear(&ref);
 	return rc;
 }

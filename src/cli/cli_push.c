@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "linksync/error.h"
+#include "linksync/id.h"
 #include "linksync/qr.h"
 
 #include <curl/curl.h>
@@ -195,7 +196,7 @@ static int append_param(char **url, const char *key, const char *value, bool *fi
 
 struct push_opts {
 	const char *ttl, *name, *type, *reads, *png, *svg;
-	bool json;
+	bool json, watch;
 };
 
 /* Saves the owner token; a failure costs update/delete, not the push. */
@@ -222,6 +223,60 @@ static void save_token(struct cli_global *g, json_t *doc)
 	free(dir);
 }
 
+/* push --watch sends a snapshot read into memory rather than a stream, so
+ * the version pushed is exactly the one hashed, even when the file is saved
+ * again during the upload. Returns 0 or an exit code after reporting. */
+static int watch_snapshot(struct cli_source *s)
+{
+	int rc;
+
+	if (s->body.fd < 0)
+		return cli_usage_error("push", "--watch needs a regular file (%s is not one)",
+				       s->label);
+	rc = cli_read_all(&s->mem, &s->body.len, s->body.fd);
+	if (rc == LKS_ENOMEM)
+		return cli_fail(CLI_EXIT_FAILURE, "out of memory");
+	if (rc < 0)
+		return cli_fail(CLI_EXIT_IO, "cannot read %s: %s", s->label, lks_error_message());
+	s->body.mem = s->mem;
+	s->body.fd = -1;
+	return 0;
+}
+
+/* Hands the pushed item over to the watcher. Returns an exit code. */
+static int watch(struct cli_global *g, const struct cli_source *src, const char *path,
+		 const char *link, json_t *doc)
+{
+	struct cli_watch w = {0};
+	const char *id = json_string_value(json_object_get(doc, "id"));
+	char *api = NULL;
+	size_t size;
+	int exit_code;
+
+	w.token = json_string_value(json_object_get(doc, "owner_token"));
+	if (!id || !cli_id_valid(id) || !w.token)
+		return cli_fail(CLI_EXIT_SERVER,
+				"%s answered without an id or owner token: cannot watch", g->server);
+	/* Updates go where the push went (the link may name a public address
+	 * this machine reaches differently). */
+	size = strlen(g->server) + sizeof("/api/v1/items/") + strlen(id);
+	api = malloc(size);
+	if (!api)
+		return cli_fail(CLI_EXIT_FAILURE, "out of memory");
+	snprintf(api, size, "%s/api/v1/items/%s", g->server, id);
+	w.path = path;
+	w.type = src->type;
+	w.link = link;
+	w.api = api;
+	lks_sha256(w.hash, src->body.mem, src->body.len);
+	if (cli_time_parse_utc(&w.expires_at,
+			       json_string_value(json_object_get(doc, "expires_at"))) < 0)
+		w.expires_at = 0;
+	exit_code = cli_watch_run(g, &w);
+	free(api);
+	return exit_code;
+}
+
 int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -232,6 +287,7 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 	    {"png", required_argument, NULL, 'P'},
 	    {"svg", required_argument, NULL, 'S'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"watch", no_argument, NULL, 'w'},
 	    CLI_COMMON_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -281,6 +337,9 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 		case 'j':
 			o.json = true;
 			break;
+		case 'w':
+			o.watch = true;
+			break;
 		}
 	}
 	if (optind + 1 != argc)
@@ -303,9 +362,21 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 		return cli_usage_error("push",
 				       "--json and a QR code on stdout (-) exclude each other");
 
+	if (o.watch && strcmp(argv[optind], "-") == 0)
+		return cli_usage_error("push", "--watch needs a FILE to watch, not standard input");
+	/* From here on a Ctrl-C is the normal end of a watch, never lost
+	 * between two requests. */
+	if (o.watch && cli_http_catch_signals() < 0)
+		return cli_fail(CLI_EXIT_FAILURE, "%s", lks_error_message());
+
 	rc = cli_source_open(&src, argv[optind], o.type);
 	if (rc != 0)
 		return rc;
+	if (o.watch) {
+		exit_code = watch_snapshot(&src);
+		if (exit_code != 0)
+			goto out;
+	}
 
 	url = malloc(strlen(g->server) + sizeof("/api/v1/items"));
 	if (!url)
@@ -356,18 +427,18 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 		fwrite(resp.body, 1, resp.body_len, stdout);
 		if (resp.body_len == 0 || resp.body[resp.body_len - 1] != '\n')
 			putchar('\n');
-		goto out;
+		goto shown;
 	}
 	expires = json_string_value(json_object_get(doc, "expires_at"));
 	if (stdout_taken) {
 		/* stdout carries the image: the link goes beside it. */
 		if (!g->quiet)
 			fprintf(stderr, "%s\n", link);
-		goto out;
+		goto shown;
 	}
 	if (g->quiet || (!g->stdout_tty && !g->stderr_tty)) {
 		printf("%s\n", link);
-		goto out;
+		goto shown;
 	}
 	/* The QR code goes where a person looks; stdout, when it is not a
 	 * terminal, keeps the bare link for scripts. */
@@ -378,6 +449,16 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 	fprintf(show, "%s\nexpires %s\n", link, when);
 	if (!g->stdout_tty)
 		printf("%s\n", link);
+shown:
+	if (o.watch) {
+		/* Whoever waits for the link (a script reading stdout) gets it
+		 * now, not when the watch ends. */
+		if (fflush(stdout) != 0) {
+			exit_code = cli_fail(CLI_EXIT_IO, "cannot write to standard output");
+			goto out;
+		}
+		exit_code = watch(g, &src, argv[optind], link, doc);
+	}
 	goto out;
 oom:
 	exit_code = cli_fail(CLI_EXIT_FAILURE, "out of memory");

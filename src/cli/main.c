@@ -22,7 +22,8 @@ struct command {
 
 static const struct command commands[] = {
     {"push", cli_cmd_push,
-     "push FILE|- [--ttl T] [--reads N] [--name N] [--type T] [--png F] [--svg F] [--json]",
+     "push FILE|- [--ttl T] [--reads N] [--name N] [--type T] [--png F] [--svg F] [--json]\n"
+     "                [--watch]",
      "Stores FILE (or standard input, '-') on the server and prints its link.\n"
      "\n"
      "  --ttl T       how long the item lives: 30s, 10m, 2h, 7d (server default 24h,\n"
@@ -35,13 +36,17 @@ static const struct command commands[] = {
      "  --png F       also write the link's QR code to F as PNG ('-' = stdout)\n"
      "  --svg F       also write the link's QR code to F as SVG ('-' = stdout)\n"
      "  --json        print the server's JSON answer on stdout instead\n"
+     "  --watch       then keep the link current: each time FILE is saved with new\n"
+     "                content, push it as the item's new version (one line per\n"
+     "                version on stderr), until Ctrl-C (exit 130) or the item's\n"
+     "                end (exit 4)\n"
      "  -q, --quiet   print the link alone, nothing else\n"
      "\n"
      "Output: when stdout is a terminal, the QR code, the link and its expiry go\n"
      "there. Otherwise stdout gets the link alone (URL=$(linksync push f) works)\n"
      "and the QR code goes to stderr when that is a terminal. The owner token is\n"
      "saved in $XDG_STATE_HOME/linksync/tokens.jsonl for update and delete.\n"},
-    {"pull", cli_cmd_pull, "pull URL|ID [-o FILE | -O [--force]]",
+    {"pull", cli_cmd_pull, "pull URL|ID [-o FILE | -O [--force]] [--follow]",
      "Fetches an item's content (the exact bytes) to stdout.\n"
      "\n"
      "  -o, --output FILE   write to FILE instead (atomically: a temporary file\n"
@@ -50,10 +55,15 @@ static const struct command commands[] = {
      "                      name only, no control characters) in the current\n"
      "                      directory, and print that name on stdout\n"
      "  -f, --force         let -O replace an existing file\n"
+     "  --follow            then keep the file current: each new version the owner\n"
+     "                      pushes replaces it (atomically) as soon as it comes, with\n"
+     "                      a line on stderr; needs -o FILE or -O. Ends with exit 0\n"
+     "                      when the item ends (expired, used up, deleted), 130 on\n"
+     "                      Ctrl-C; a lost server is retried\n"
      "\n"
      "A bare ID is looked up on --server. A #fragment is never sent. Binary content\n"
      "is not written to a terminal: use -o or -O.\n"},
-    {"scan", cli_cmd_scan, "scan IMAGE|- [-o FILE | -O [--force]]",
+    {"scan", cli_cmd_scan, "scan IMAGE|- [-o FILE | -O [--force]] [--follow]",
      "Reads the QR code in a PNG or JPEG image ('-' = stdin), prints the link it\n"
      "holds on stderr, then pulls it like `pull` (same options). When the QR code\n"
      "holds text rather than an http(s) link, prints that text on stdout and exits\n"
@@ -120,7 +130,9 @@ static void print_global_help(FILE *f)
 	      "\nExit codes:\n",
 	      f);
 	cli_exit_print_table(f);
-	fputs("  130  interrupted (Ctrl-C)\n", f);
+	fputs("  130  interrupted (Ctrl-C or SIGTERM); also how push --watch and\n"
+	      "       pull --follow normally end (nothing is left half written)\n",
+	      f);
 }
 
 static void print_command_help(const struct command *c, FILE *f)

@@ -27,4 +27,8 @@ struct lks_store {
 
 int lks_store_sqlite_open(lks_store **out, const char *path, const lks_store_options *opts);
 
+/* url is the whole "postgres://..." or "postgresql://..." URL, with the
+ * optional pool=N (connections, 1 to 64, default 4) that linksync reads itself. */
+int lks_store_postgres_open(lks_store **out, const char *url, const lks_store_options *opts);
+
 #endif

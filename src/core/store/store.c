@@ -16,8 +16,7 @@ int lks_store_open(lks_store **out, const char *url, const lks_store_options *op
 	if (strncmp(url, "sqlite:", 7) == 0)
 		return lks_store_sqlite_open(out, url + 7, opts);
 	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-		return lks_error_set(LKS_EUNSUPPORTED,
-				     "this linksyncd has no PostgreSQL backend yet: use sqlite:PATH");
+		return lks_store_postgres_open(out, url, opts);
 	return lks_error_set(LKS_EINVAL, "unknown store '%s': use sqlite:PATH or postgres://...", url);
 }
 
