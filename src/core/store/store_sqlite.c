@@ -84,6 +84,7 @@ static const char schema_v1[] =
 
 struct conn {
 	sqlite3 *db;
+	int64_t last_free_pages; /* free pages after the last compact round */
 	sqlite3_stmt *st[ST__N];
 	struct conn *next;
 };
@@ -121,6 +122,7 @@ static int conn_open(struct conn **out, struct sqlite_store *s)
 	*out = NULL;
 	if (c == NULL)
 		return lks_error_set(LKS_ENOMEM, "out of memory");
+	c->last_free_pages = INT64_MAX;
 	if (sqlite3_open_v2(s->path, &c->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -130,7 +132,10 @@ static int conn_open(struct conn **out, struct sqlite_store *s)
 	}
 	sqlite3_busy_timeout(c->db, 10000);
 	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA temp_store=MEMORY;",
+		 /* auto_vacuum first: once WAL mode has written page 1, a new
+		  * database can no longer take it. */
+		 "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
+		 "PRAGMA temp_store=MEMORY;",
 		 s->sync_full ? "FULL" : "NORMAL");
 	if (sqlite3_exec(c->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		rc = db_error(c->db, "setup");
@@ -525,8 +530,12 @@ static int sq_compact(lks_store *s)
 	    sqlite3_step(st) == SQLITE_ROW)
 		free_pages = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (free_pages > 0)
+	/* More to do only if this round made progress: never spin. */
+	if (free_pages > 0 && free_pages < c->last_free_pages) {
+		c->last_free_pages = free_pages;
 		return 1;
+	}
+	c->last_free_pages = INT64_MAX;
 	/* Done: fold the WAL back into the database and shrink it. */
 	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	return 0;
@@ -606,9 +615,7 @@ static int migrate(struct sqlite_store *s)
 	rc = conn_open(&c, s);
 	if (rc < 0)
 		return rc;
-	/* auto_vacuum only takes effect before the first table exists. */
-	if (sqlite3_exec(c->db, "PRAGMA auto_vacuum=INCREMENTAL; BEGIN IMMEDIATE", NULL, NULL,
-			 NULL) != SQLITE_OK) {
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = db_error(c->db, "migrate");
 		goto out;
 	}
@@ -616,6 +623,7 @@ static int migrate(struct sqlite_store *s)
 	    sqlite3_step(st) == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	st = NULL;
 	if (version > SCHEMA_VERSION) {
 		rc = lks_error_set(LKS_ESTORE,
 				   "%s has schema version %d, newer than this linksyncd knows (%d)",
@@ -628,8 +636,21 @@ static int migrate(struct sqlite_store *s)
 		rc = db_error(c->db, "migrate");
 		goto out;
 	}
-	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = db_error(c->db, "migrate");
+		goto out;
+	}
+	/* Stores made before auto_vacuum was set could never give space back:
+	 * convert them once (VACUUM rewrites the file). */
+	if (sqlite3_prepare_v2(c->db, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) != 2) {
+		sqlite3_finalize(st);
+		st = NULL;
+		if (sqlite3_exec(c->db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			rc = db_error(c->db, "vacuum");
+	}
+	sqlite3_finalize(st);
 out:
 	if (rc < 0 && !sqlite3_get_autocommit(c->db))
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
