@@ -67,6 +67,8 @@ static char *disposition(const lks_item *it, int attachment)
 	o = out + sprintf(out, "%s; filename=\"", attachment ? "attachment" : "inline");
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
+		if ((c & 0xc0) == 0x80)
+			continue; /* one '_' per non-ASCII character, not per byte */
 		*o++ = (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? '_' : (char)c;
 	}
 	o += sprintf(o, "\"; filename*=UTF-8''");
@@ -131,6 +133,21 @@ static unsigned wait_seconds(struct request *req)
 	return v > MAX_WAIT ? MAX_WAIT : (unsigned)v;
 }
 
+int lks_client_is_fresh(struct request *req, const lks_item *it)
+{
+	const char *inm = lks_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	const char *ims;
+	char etag[48];
+	int64_t since;
+
+	if (inm != NULL) {
+		lks_item_etag(it, etag, sizeof(etag));
+		return etag_matches(inm, etag);
+	}
+	ims = lks_header(req, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+	return ims != NULL && lks_time_http_parse(&since, ims) == 0 && it->updated_at <= since;
+}
+
 /* Answers a request with If-None-Match when the client's version is current
  * (304, or parks a long poll until it is not) or the item is gone (404), and
  * returns 1; returns 0 when the content must be sent. */
@@ -148,7 +165,7 @@ static int conditional(struct request *req, const char *id, const char *inm, int
 		return 1;
 	}
 	lks_item_etag(it, etag, sizeof(etag));
-	if (!etag_matches(inm, etag)) {
+	if (!lks_client_is_fresh(req, it)) {
 		lks_item_free(it);
 		return 0;
 	}
@@ -187,7 +204,7 @@ enum MHD_Result lks_handle_raw(struct request *req, const char *id)
 	char *disp;
 	int rc, attachment;
 
-	if (inm != NULL) {
+	if (inm != NULL || lks_header(req, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) != NULL) {
 		enum MHD_Result answered;
 
 		if (conditional(req, id, inm, now, &answered))
@@ -271,11 +288,6 @@ enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *f
 
 /* ------------------------------------------------------------------------ */
 /* Shared with the calendar and contact downloads (feeds.c). */
-
-int lks_etag_matches(const char *header, const char *etag)
-{
-	return etag_matches(header, etag);
-}
 
 char *lks_disposition(const lks_item *it, int attachment)
 {

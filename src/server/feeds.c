@@ -57,18 +57,6 @@ static void add_validators(struct MHD_Response *resp, const lks_item *it)
 				it->reads_left < 0 ? "private, no-cache" : "no-store");
 }
 
-/* 1 when If-None-Match names the item's current version. */
-static int not_modified_since(struct request *req, const lks_item *it)
-{
-	const char *inm = lks_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
-	char etag[48];
-
-	if (inm == NULL)
-		return 0;
-	lks_item_etag(it, etag, sizeof(etag)); /* the comparison is weak: W/ is dropped */
-	return lks_etag_matches(inm, etag);
-}
-
 static enum MHD_Result send_not_modified(struct request *req, const lks_item *it)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
@@ -262,39 +250,49 @@ static int find(struct request *req, lks_item **out, const char *id, lks_kind ki
 /* GET /{id}.ics and /{id}.vcf. The feed is only for unlimited calendars: a
  * subscriber polls it, which must not use up reads; a contact follows the
  * raw rules (a delivery consumes a read, HEAD and 304 do not). */
-static enum MHD_Result export(struct request *req, const char *id, lks_kind kind) {
+static enum MHD_Result serve_export(struct request *req, const char *id, lks_kind kind)
+{
 	int unlimited_only = kind == LKS_KIND_CALENDAR;
-	int head = strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0; lks_item *it = NULL;
-	void *content = NULL; size_t len = 0; enum MHD_Result answered; unsigned flags; int rc;
+	int head = strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0;
+	lks_item *it = NULL;
+	void *content = NULL;
+	size_t len = 0;
+	enum MHD_Result answered;
+	unsigned flags;
+	int rc;
 
-	if (find(req, &it, id, kind, unlimited_only, &answered)) return answered;
-	if (not_modified_since(req, it)){answered = send_not_modified(req, it); lks_item_free(it);
-					 return answered;}
-flags = head || it->reads_left < 0 ? 0 : LKS_STORE_COUNT;
-lks_item_free(it);
-it = NULL;
-rc = lks_store_read(req->srv->store, &it, &content, &len, id, lks_now(), flags);
-if (rc == 0 && (it->kind != kind || (unlimited_only && it->reads_left >= 0)))
-	rc = LKS_ENOTFOUND; /* updated into something else meanwhile */
-if (rc < 0) {
-	free(content);
+	if (find(req, &it, id, kind, unlimited_only, &answered))
+		return answered;
+	if (lks_client_is_fresh(req, it)) {
+		answered = send_not_modified(req, it);
+		lks_item_free(it);
+		return answered;
+	}
+	flags = head || it->reads_left < 0 ? 0 : LKS_STORE_COUNT;
 	lks_item_free(it);
-	return rc == LKS_ENOTFOUND ? lks_send_not_found(req)
-				   : lks_send_error(req, rc, lks_error_message());
-}
-answered = lks_send_export(req, it, content, len, 1);
-lks_item_free(it);
-return answered;
+	it = NULL;
+	rc = lks_store_read(req->srv->store, &it, &content, &len, id, lks_now(), flags);
+	if (rc == 0 && (it->kind != kind || (unlimited_only && it->reads_left >= 0)))
+		rc = LKS_ENOTFOUND; /* updated into something else meanwhile */
+	if (rc < 0) {
+		free(content);
+		lks_item_free(it);
+		return rc == LKS_ENOTFOUND ? lks_send_not_found(req)
+					   : lks_send_error(req, rc, lks_error_message());
+	}
+	answered = lks_send_export(req, it, content, len, 1);
+	lks_item_free(it);
+	return answered;
 }
 
 enum MHD_Result lks_handle_ics(struct request *req, const char *id)
 {
-	return export(req, id, LKS_KIND_CALENDAR);
+	return serve_export(req, id, LKS_KIND_CALENDAR);
 }
 
 enum MHD_Result lks_handle_vcf(struct request *req, const char *id)
 {
-	return export(req, id, LKS_KIND_CONTACT);
+	return serve_export(req, id, LKS_KIND_CONTACT);
 }
 
 enum MHD_Result lks_handle_add_to_calendar(struct request *req, const char *id)

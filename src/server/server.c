@@ -334,9 +334,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 			if (cl != NULL && lks_size_parse(&declared, cl) == 0 &&
 			    declared > srv->cfg.max_size) {
-				/* Refuse before reading a byte: no 100 Continue is sent. */
-				req->handled = 1;
-				return send_too_big(req);
+				const char *expect = lks_header(req, MHD_HTTP_HEADER_EXPECT);
+
+				/* A client that waits for 100 Continue is refused before it
+				 * sends a byte. One that sends at once would be reset by
+				 * the close before reading the answer (no lingering close
+				 * here), so drain its body, bounded, and answer at the end. */
+				if ((expect != NULL && strcasecmp(expect, "100-continue") == 0) ||
+				    declared > DRAIN_LIMIT) {
+					req->handled = 1;
+					return send_too_big(req);
+				}
+				req->too_big = 1;
+				return MHD_YES;
 			}
 			if (declared > 0 && declared <= srv->cfg.max_size) {
 				req->body = malloc((size_t)declared);

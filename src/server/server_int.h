@@ -108,8 +108,12 @@ enum MHD_Result lks_send_see_other(struct request *req, const char *location);
 enum MHD_Result lks_send_export(struct request *req, const lks_item *it, void *content, size_t len,
 				int validators);
 
-/* content.c's If-None-Match test and Content-Disposition builder (malloc'd). */
-int lks_etag_matches(const char *header, const char *etag);
+/* 1 when the client's copy of it is current: If-None-Match lists its ETag
+ * (weak comparison), or, without If-None-Match (which then wins, RFC 9110),
+ * If-Modified-Since is no earlier than its version's time. */
+int lks_client_is_fresh(struct request *req, const lks_item *it);
+
+/* content.c's Content-Disposition builder (malloc'd). */
 char *lks_disposition(const lks_item *it, int attachment);
 
 /* Long polls (wait.c). lks_wait_park suspends req's connection until the

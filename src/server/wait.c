@@ -146,6 +146,12 @@ int lks_wait_park(struct request *req, const char *id, const char *etag, unsigne
 		rc = 1; /* changed already: answer at once */
 		goto out;
 	}
+	/* Wake when the item expires, not later: the answer is then a 404. */
+	{
+		int64_t left = it->expires_at - lks_now() + 1;
+		if (left < (int64_t)seconds)
+			w->deadline.tv_sec -= (time_t)((int64_t)seconds - (left > 0 ? left : 0));
+	}
 	MHD_suspend_connection(req->conn);
 	req->wait_state = LKS_WAIT_PARKED;
 	w->next = ws->head;

@@ -81,8 +81,10 @@ t0=$(now_ms)
 read -r code up _ <<<"$(post r2 -H 'Expect:' --limit-rate 200k --data-binary @"$W/2mb")"
 t1=$(now_ms)
 check_eq "2 MB slow upload without Expect: 413" 413 "$code"
-check "2 MB slow upload without Expect: answered before the body ($((t1 - t0)) ms, $up bytes sent)" \
-	test $((t1 - t0)) -lt 3000 -a "$up" -lt "$LIMIT"
+# A client that does not wait for 100 Continue is answered after its body
+# (read and dropped, up to a bound): closing early would reset the connection
+# before the client reads the 413 (see the loop below).
+echo "  (slow upload without Expect answered after $((t1 - t0)) ms, $up bytes sent)"
 # Several times in a row: the 413 must reach the client every time, not a
 # broken pipe or a reset (a server that closes while the client still sends
 # makes the client fail before it reads the answer).
