@@ -216,14 +216,14 @@ struct cli_body {
 struct cli_request {
 	const char *method; /* "GET", "POST", "PUT", "DELETE" */
 	const char *url;
-	const char *content_type; /* of the body, or NULL */
-	const char *bearer;	  /* Authorization: Bearer, or NULL */
-	const char *accept;	  /* Accept, or NULL for any type */
-	struct cli_body *body;	  /* NULL for no body */
-	FILE *sink;		  /* 2xx body goes here; NULL: into memory */
-	bool refuse_binary_tty;	  /* abort when sink is a terminal and the
-				   * content is not text */
-	bool progress;		  /* a progress bar is allowed */
+	const char *content_type;  /* of the body, or NULL */
+	const char *bearer;	   /* Authorization: Bearer, or NULL */
+	const char *accept;	   /* Accept, or NULL for any type */
+	struct cli_body *body;	   /* NULL for no body */
+	FILE *sink;		   /* 2xx body goes here; NULL: into memory */
+	bool refuse_binary_tty;	   /* abort when sink is a terminal and the
+				    * content is not text */
+	bool progress;		   /* a progress bar is allowed */
 	const char *if_none_match; /* If-None-Match (an ETag), or NULL */
 	long idle_timeout;	   /* seconds the exchange may move nothing
 				    * (a long poll waits that long); 0 = 60 */
@@ -366,12 +366,12 @@ int cli_follow(struct cli_global *g, const struct cli_ref *ref, const struct cli
 
 /* push --watch (cli_watch.c): what the first push left to go on. */
 struct cli_watch {
-	const char *path;  /* FILE as the user gave it */
-	const char *type;  /* the Content-Type every version is sent with */
-	const char *link;  /* the item's link, for messages */
-	const char *api;   /* {server}/api/v1/items/{id} */
-	const char *token; /* the owner token */
-	uint8_t hash[32];  /* SHA-256 of the content pushed */
+	const char *path;   /* FILE as the user gave it */
+	const char *type;   /* the Content-Type every version is sent with */
+	const char *link;   /* the item's link, for messages */
+	const char *api;    /* {server}/api/v1/items/{id} */
+	const char *token;  /* the owner token */
+	uint8_t hash[32];   /* SHA-256 of the content pushed */
 	int64_t expires_at; /* Unix seconds, or 0 when unknown */
 };
 

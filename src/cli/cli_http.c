@@ -423,7 +423,8 @@ int cli_http_do(struct cli_response *resp, struct cli_request *req)
 	/* No total timeout (25 MiB on a slow link takes a while), but a stalled
 	 * transfer is given up after a minute. */
 	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, req->idle_timeout > 0 ? req->idle_timeout : 60L);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+			 req->idle_timeout > 0 ? req->idle_timeout : 60L);
 	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &x);

@@ -256,7 +256,8 @@ static int watch(struct cli_global *g, const struct cli_source *src, const char 
 	w.token = json_string_value(json_object_get(doc, "owner_token"));
 	if (!id || !cli_id_valid(id) || !w.token)
 		return cli_fail(CLI_EXIT_SERVER,
-				"%s answered without an id or owner token: cannot watch", g->server);
+				"%s answered without an id or owner token: cannot watch",
+				g->server);
 	/* Updates go where the push went (the link may name a public address
 	 * this machine reaches differently). */
 	size = strlen(g->server) + sizeof("/api/v1/items/") + strlen(id);
