@@ -24,12 +24,15 @@ typedef struct lks_server_config {
 	unsigned per_ip_limit;    /* connections at once from one address; 0 = no limit */
 	unsigned sweep_interval;  /* seconds between sweeps of expired items */
 	int sync_full;            /* SQLite synchronous=FULL */
+	uint64_t cache_bytes;     /* SQLite: small unlimited items kept in memory; 0 = none */
+	unsigned conn_memory;     /* bytes per connection for headers and buffers */
 	int quiet;                /* no startup banner on stderr */
 } lks_server_config;
 
 /* Fills cfg with the defaults (listen 0.0.0.0:8080, the default SQLite store,
  * 25 MiB, ttl 24 h, max ttl 30 d, one thread per core, 30 s timeout, 10000
- * connections, no per-address limit, a sweep a minute). */
+ * connections, no per-address limit, a sweep a minute, a 32 MiB read cache,
+ * 4 KiB per connection). */
 void lks_server_config_init(lks_server_config *cfg);
 
 /* Opens the store and starts serving on background threads. Returns 0,

@@ -19,7 +19,8 @@ typedef struct lks_store lks_store;
 #define LKS_STORE_DEFAULT_URL "sqlite:./linksync-data/linksync.db"
 
 typedef struct lks_store_options {
-	int sync_full; /* SQLite synchronous=FULL: survive power loss, not only a crash */
+	int sync_full;      /* SQLite synchronous=FULL: survive power loss, not only a crash */
+	size_t cache_bytes; /* SQLite: keep up to this much small unlimited content in memory */
 } lks_store_options;
 
 /* Opens (creating or migrating as needed) the store at url. opts may be NULL.

@@ -28,6 +28,8 @@ enum {
 	OPT_MAX_CONN_IP,
 	OPT_SWEEP,
 	OPT_SYNC_FULL,
+	OPT_CACHE,
+	OPT_CONN_MEMORY,
 	OPT_QUIET,
 	OPT_VERSION,
 };
@@ -65,6 +67,10 @@ static const struct flag {
 	 "how often expired items are deleted (default 1m)"},
 	{"sync-full", 0, OPT_SYNC_FULL, "LINKSYNC_SYNC_FULL", NULL,
 	 "flush every commit to disk (survives power loss, not only crashes)"},
+	{"cache", 1, OPT_CACHE, "LINKSYNC_CACHE", "BYTES",
+	 "memory for small items read often, SQLite only (default 32M; 0 turns it off)"},
+	{"connection-memory", 1, OPT_CONN_MEMORY, "LINKSYNC_CONNECTION_MEMORY", "BYTES",
+	 "memory per connection, which bounds request headers (default 4K)"},
 	{"quiet", 0, OPT_QUIET, "LINKSYNC_QUIET", NULL, "print nothing but errors"},
 	{"help", 0, OPT_HELP, NULL, NULL, "show this help"},
 	{"version", 0, OPT_VERSION, NULL, NULL, "show the version"},
@@ -151,6 +157,16 @@ static int apply(lks_server_config *cfg, int id, const char *name, const char *v
 	case OPT_MAX_CONN_IP:
 		if (parse_uint(&cfg->per_ip_limit, v, 1000000) < 0)
 			return die(name, v, "use a number (0: no limit)");
+		break;
+	case OPT_CACHE:
+		if (lks_size_parse(&size, v) < 0 || size > ((uint64_t)16 << 30))
+			return die(name, v, "use a size such as 32M (0 turns the cache off)");
+		cfg->cache_bytes = size;
+		break;
+	case OPT_CONN_MEMORY:
+		if (lks_size_parse(&size, v) < 0 || size < 2048 || size > (1u << 20))
+			return die(name, v, "use a size from 2K to 1M, e.g. 8K");
+		cfg->conn_memory = (unsigned)size;
 		break;
 	case OPT_SYNC_FULL:
 		cfg->sync_full = v == NULL || (strcmp(v, "0") != 0 && strcmp(v, "") != 0);

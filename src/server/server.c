@@ -34,6 +34,11 @@ void lks_server_config_init(lks_server_config *cfg)
 	cfg->conn_timeout = 30;
 	cfg->conn_limit = 10000;
 	cfg->sweep_interval = 60;
+	cfg->cache_bytes = 32u * 1024 * 1024;
+	/* libmicrohttpd keeps this much per connection, idle or not: 4 KiB holds
+	 * any request header a browser or the CLI sends (about 1 KiB) and keeps
+	 * 10,000 idle connections near 50 MiB (32 KiB made it 330 MiB). */
+	cfg->conn_memory = 4096;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -569,6 +574,7 @@ int lks_server_start(lks_server **out, const lks_server_config *cfg)
 	pthread_mutex_init(&srv->sweep_lock, NULL);
 	pthread_cond_init(&srv->sweep_cond, NULL);
 	sopts.sync_full = cfg->sync_full;
+	sopts.cache_bytes = (size_t)cfg->cache_bytes;
 	rc = lks_store_open(&srv->store, cfg->store_url, &sopts);
 	if (rc < 0)
 		goto fail;
@@ -586,7 +592,7 @@ int lks_server_start(lks_server **out, const lks_server_config *cfg)
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout,
 		MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->conn_memory,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 		MHD_OPTION_END);

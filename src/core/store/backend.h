@@ -31,4 +31,12 @@ int lks_store_sqlite_open(lks_store **out, const char *path, const lks_store_opt
  * optional pool=N (connections, 1 to 64, default 4) that linksync reads itself. */
 int lks_store_postgres_open(lks_store **out, const char *url, const lks_store_options *opts);
 
+/* Puts a read cache of at most max_bytes of content in front of inner
+ * (taking it over; freed with the cache, or at once on failure). Only for a
+ * backend no other process writes to. */
+int lks_store_cache_wrap(lks_store **out, lks_store *inner, size_t max_bytes);
+
+/* The backend behind a cache, or s itself. */
+const lks_store *lks_store_cache_inner(const lks_store *s);
+
 #endif

@@ -13,11 +13,21 @@ int lks_store_open(lks_store **out, const char *url, const lks_store_options *op
 		opts = &defaults;
 	if (url == NULL || *url == '\0')
 		url = LKS_STORE_DEFAULT_URL;
-	if (strncmp(url, "sqlite:", 7) == 0)
-		return lks_store_sqlite_open(out, url + 7, opts);
+	if (strncmp(url, "sqlite:", 7) == 0) {
+		lks_store *db = NULL;
+		int rc = lks_store_sqlite_open(&db, url + 7, opts);
+
+		/* One process owns an SQLite store, so a cache of it stays true. */
+		if (rc < 0 || opts->cache_bytes == 0) {
+			*out = db;
+			return rc;
+		}
+		return lks_store_cache_wrap(out, db, opts->cache_bytes);
+	}
 	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
 		return lks_store_postgres_open(out, url, opts);
-	return lks_error_set(LKS_EINVAL, "unknown store '%s': use sqlite:PATH or postgres://...", url);
+	/* The URL may hold a password: do not repeat it. */
+	return lks_error_set(LKS_EINVAL, "unknown kind of store: use sqlite:PATH or postgres://...");
 }
 
 void lks_store_free(lks_store *store)
@@ -28,7 +38,7 @@ void lks_store_free(lks_store *store)
 
 const char *lks_store_backend(const lks_store *store)
 {
-	return store->ops->name;
+	return lks_store_cache_inner(store)->ops->name;
 }
 
 int lks_store_put(lks_store *store, const lks_item *item, const void *content, size_t len)
