@@ -43,9 +43,10 @@ test-asan:
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2
 
 test-browser:
-	@if [ -f package.json ]; then \
-		npm ci --no-audit --no-fund --loglevel=error && LKS_BIN=$(CURDIR)/$(BUILD) bash tests/browser/run.sh; \
-	fi
+	npm ci --no-audit --no-fund --loglevel=error
+	node tools/bundle-noble.mjs --check
+	LKS_BIN=$(CURDIR)/$(BUILD) node --test tests/js/
+	LKS_BIN=$(CURDIR)/$(BUILD) bash tests/browser/run.sh
 
 # A short run of every fuzz harness on its seeds (make fuzz runs longer).
 test-fuzz:
@@ -66,6 +67,7 @@ fuzz:
 		fuzz_ical) seeds=../shared/corpus/ical ;; \
 		fuzz_vcard) seeds=../shared/corpus/vcard ;; \
 		fuzz_qr_decode) seeds=tests/core/data/qr ;; \
+		fuzz_envelope) seeds=docs ;; \
 		*) seeds= ;; \
 		esac; \
 		work=$(FUZZ_BUILD)/corpus/$$name; mkdir -p $$work; \
