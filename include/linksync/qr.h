@@ -21,7 +21,7 @@ extern "C" {
  * QR code) or LKS_ENOMEM. */
 int lks_qr_svg(char **out, size_t *out_len, const char *text);
 
-/* Draws text as an 8-bit grayscale PNG, scale pixels per module (0 = default,
+/* Draws text as a 1-bit grayscale PNG, scale pixels per module (0 = default,
  * at most 32). *out is the PNG file's bytes, freed by the caller with free().
  * Codes as for lks_qr_svg, and LKS_EINVAL for a scale above 32. */
 int lks_qr_png(unsigned char **out, size_t *out_len, const char *text, unsigned scale);

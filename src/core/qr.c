@@ -334,6 +334,12 @@ static void png_flush_cb(png_structp png)
 {
 }
 
+/* Bytes of one 1-bit row of the image. */
+static size_t row_bytes(int side, unsigned scale)
+{
+	return ((size_t)side * scale + 7) / 8;
+}
+
 /* Writes the image; returns 0, or -1 when libpng failed (job->message says
  * why). The only state changed after setjmp lives in *job. */
 static int png_write_run(struct png_write_job *job)
@@ -345,19 +351,24 @@ static int png_write_run(struct png_write_job *job)
 		return -1;
 	side = full_side(job->qr);
 	png_set_write_fn(job->png, job, png_write_cb, png_flush_cb);
+	/* One bit per pixel: an eighth of the pixels for deflate to chew on
+	 * (1.3 ms a code at 8 bits, a small fraction of it at 1). */
 	png_set_IHDR(job->png, job->info, (png_uint_32)side * job->scale,
-		     (png_uint_32)side * job->scale, 8, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+		     (png_uint_32)side * job->scale, 1, PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
 		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 	/* Rows of a QR code repeat scale times: the "up" filter turns each
 	 * repeat into zeros, which deflate shrinks to almost nothing. */
 	png_set_filter(job->png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE | PNG_FILTER_UP);
 	png_write_info(job->png, job->info);
 	for (y = 0; y < side; y++) {
+		memset(job->row, 0, row_bytes(side, job->scale));
 		for (x = 0; x < side; x++) {
-			unsigned char v = dark(job->qr, x, y) ? 0 : 255;
-
-			for (px = 0; px < job->scale; px++)
-				job->row[(size_t)x * job->scale + px] = v;
+			if (dark(job->qr, x, y))
+				continue; /* 0 bits are black */
+			for (px = 0; px < job->scale; px++) {
+				size_t bit = (size_t)x * job->scale + px;
+				job->row[bit / 8] |= (unsigned char)(0x80u >> (bit % 8));
+			}
 		}
 		for (s = 0; s < job->scale; s++)
 			png_write_row(job->png, job->row);
@@ -388,7 +399,7 @@ int lks_qr_png(unsigned char **out, size_t *out_len, const char *text, unsigned 
 		goto out;
 	job.qr = qr;
 	job.scale = scale;
-	job.row = malloc((size_t)full_side(qr) * scale);
+	job.row = malloc(row_bytes(full_side(qr), scale));
 	if (job.row == NULL) {
 		rc = lks_error_set(LKS_ENOMEM, "QR code: out of memory");
 		goto out;

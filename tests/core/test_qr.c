@@ -408,7 +408,7 @@ static void png_round_trip(const char *text, unsigned scale)
 	assert_memory_equal(png + 12, "IHDR", 4);
 	assert_int_equal(be32(png + 16), want_side);
 	assert_int_equal(be32(png + 20), want_side);
-	assert_int_equal(png[24], 8); /* bit depth */
+	assert_int_equal(png[24], 1); /* bit depth: one bit a pixel */
 	assert_int_equal(png[25], 0); /* grayscale */
 	assert_decodes(png, len, text);
 	free(png);
