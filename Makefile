@@ -2,6 +2,8 @@ SHELL := /bin/bash
 # The two commands of the README, and the slower ones.
 #   make run    install what is missing, build, start linksyncd on SQLite
 #   make test   install, build (plain and with sanitizers), run every test
+#   make test-pg  the end-to-end tests (and the PostgreSQL store's unit test)
+#                 again on a throwaway PostgreSQL, several nodes among them
 #   make bench  benchmarks against nginx (minutes)
 #   make fuzz   the fuzz harnesses (FUZZ_SECONDS each)
 BUILD      ?= build
@@ -12,7 +14,7 @@ FUZZ_SECONDS ?= 60
 LISTEN     ?= 0.0.0.0:8080
 STORE      ?= sqlite:./linksync-data/linksync.db
 
-.PHONY: all deps build run test test-plain test-asan test-browser test-fuzz bench fuzz clean
+.PHONY: all deps build run test test-plain test-asan test-pg test-browser test-fuzz bench fuzz clean
 
 all: build
 
@@ -41,6 +43,25 @@ test-asan:
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2
+
+# The end-to-end tests on PostgreSQL, and the store's PostgreSQL unit tests:
+# a throwaway cluster (scripts/pg.sh, a Unix socket only) for the whole run,
+# each test in a fresh schema of it (tests/e2e/lib.sh), test_multinode with
+# two nodes behind haproxy; the cluster is stopped whatever happens. PG_BUILD picks the build (default
+# $(BUILD)); it must be built already (make test-plain does).
+PG_BUILD ?= $(BUILD)
+test-pg:
+	@scripts/deps.sh build test
+	@cmake -S . -B $(PG_BUILD) -DLKS_WERROR=ON >/dev/null
+	@cmake --build $(PG_BUILD) -j$(JOBS)
+	@dir=$$(mktemp -d /tmp/lks-pg-XXXXXX) && \
+	trap '$(CURDIR)/scripts/pg.sh stop "$$dir" >/dev/null 2>&1 || true' EXIT && \
+	trap 'exit 130' INT TERM && \
+	url=$$(scripts/pg.sh start "$$dir") && \
+	echo "== PostgreSQL for the tests: $$url" && \
+	cd $(PG_BUILD) && LKS_PG_URL="$$url" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j2 -R '^(e2e/|unit/test_store_(postgres|watch)$$)'
 
 test-browser:
 	npm ci --no-audit --no-fund --loglevel=error

@@ -10,7 +10,7 @@ for what in "$@"; do
 	case "$what" in
 	build) ;;
 	test) pkgs+=(libcmocka-dev sqlite3 curl clang libclang-rt-14-dev zbar-tools chromium
-		python3 python3-icalendar python3-vobject)
+		python3 python3-icalendar python3-vobject postgresql haproxy)
 		command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm) ;;
 	bench) pkgs+=(nginx wrk curl) ;;
 	fuzz) pkgs+=(clang libclang-rt-14-dev) ;;

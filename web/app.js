@@ -1,6 +1,9 @@
 // The compose page (the first terminal): make an event, a contact or a note,
 // or choose or drop a file; send it; show its link, QR code and expiry; keep
 // the owner tokens of what this browser sent in a short list with Delete.
+// With "Encrypt (end-to-end)" (on by default, remembered per browser) the item
+// is sealed here (web/crypto.js) before it is sent; the link then ends in
+// #KEY, and its QR code is drawn here (web/qr.js): the server never has the key.
 // All user content goes into the page as text (textContent), never as markup.
 'use strict';
 
@@ -8,6 +11,7 @@
   const F = window.LinksyncFormat;
   const $ = (id) => document.getElementById(id);
   const STORE_KEY = 'linksync.sent.v1';
+  const ENCRYPT_KEY = 'linksync.encrypt.v1';
   const MAX_SENT = 20;
   const PREVIEW_MAX = 1024 * 1024;
 
@@ -355,6 +359,48 @@
     return { body: chosenFile, type: typeOf(chosenFile), name: chosenFile.name, label: chosenFile.name };
   }
 
+  // ------------------------------------------------------------- encryption
+
+  const encryptBox = $('encrypt');
+  const passwordBox = $('password');
+
+  function showEncryption() {
+    $('password-row').hidden = !encryptBox.checked;
+    passwordBox.disabled = !encryptBox.checked;
+  }
+
+  try {
+    // The default is on; a choice made here is kept for the next visit.
+    const saved = localStorage.getItem(ENCRYPT_KEY);
+    if (saved === '0' || saved === '1') encryptBox.checked = saved === '1';
+  } catch (e) {
+    // No storage: the default stays.
+  }
+  encryptBox.addEventListener('change', function () {
+    try {
+      localStorage.setItem(ENCRYPT_KEY, encryptBox.checked ? '1' : '0');
+    } catch (e) {
+      // Not kept: fine.
+    }
+    showEncryption();
+  });
+
+  const COMPOSE_KINDS = { event: 'calendar', contact: 'contact', note: 'note', file: 'file' };
+
+  // Seals item here; returns {body, type, proof, fragment} for the request.
+  async function sealItem(item) {
+    const C = window.LinksyncCrypto;
+    const content = typeof item.body === 'string' ? new TextEncoder().encode(item.body)
+      : new Uint8Array(await item.body.arrayBuffer());
+    const password = passwordBox.value === '' ? null : passwordBox.value;
+    const secret = C.newSecret();
+    const envelope = await C.seal({
+      secret: secret, password: password, type: item.type, name: item.name || null, content: content,
+    });
+    const keys = await C.deriveKeys({ secret: secret, password: password, header: C.parseHeader(envelope) });
+    return { body: envelope, proof: keys.readProof, fragment: C.encodeFragment(secret) };
+  }
+
   // ------------------------------------------------------------------- send
 
   async function submit(event) {
@@ -364,30 +410,58 @@
     const item = k === 'event' ? buildEvent() : k === 'contact' ? buildContact()
       : k === 'note' ? buildNote() : buildFile();
     if (!item) return;
+    const encrypt = encryptBox.checked;
+    if (encrypt && passwordBox.value !== '') {
+      try {
+        window.LinksyncCrypto.normalizePassword(passwordBox.value);
+      } catch (e) {
+        fail('This password cannot be used: ' + e.message + '.', passwordBox);
+        return;
+      }
+    }
     const params = new URLSearchParams({ ttl: $('ttl').value });
-    if (item.name) params.set('name', item.name);
+    if (item.name && !encrypt) params.set('name', item.name); // else it is inside
     send.disabled = true;
-    send.textContent = 'Sending\u2026';
+    send.textContent = encrypt ? 'Encrypting\u2026' : 'Sending\u2026';
     try {
+      let body = item.body;
+      const headers = { 'Content-Type': item.type, 'Accept': 'application/json' };
+      let sealed = null;
+      if (encrypt) {
+        try {
+          sealed = await sealItem(item);
+        } catch (e) {
+          fail('Cannot encrypt: ' + (e && e.message ? e.message : e));
+          return;
+        }
+        body = sealed.body;
+        headers['Content-Type'] = 'application/vnd.linksync.envelope';
+        headers['X-Linksync-Read'] = sealed.proof;
+        send.textContent = 'Sending\u2026';
+      }
       const response = await fetch('/api/v1/items?' + params.toString(), {
-        method: 'POST',
-        headers: { 'Content-Type': item.type, 'Accept': 'application/json' },
-        body: item.body,
+        method: 'POST', headers: headers, body: body,
       });
       const answer = await response.json().catch(() => ({}));
       if (!response.ok || !answer.url) {
         fail(answer.message || ('The server answered ' + response.status + '.'));
         return;
       }
+      // The key goes after '#', which no browser sends to a server.
+      const url = sealed ? answer.url + '#' + sealed.fragment : answer.url;
       const entry = {
-        id: answer.id, url: answer.url, name: answer.name || '', kind: answer.kind || k,
-        summary: answer.summary || item.label || '', expires_at: answer.expires_at,
-        owner_token: answer.owner_token,
+        id: answer.id, url: url, name: sealed ? item.name || '' : answer.name || '',
+        kind: sealed ? COMPOSE_KINDS[k] : answer.kind || k,
+        summary: sealed ? item.label || '' : answer.summary || item.label || '',
+        expires_at: answer.expires_at, owner_token: answer.owner_token,
       };
+      if (sealed) entry.encrypted = true;
       remember(entry);
       // The QR image from this page's own origin: the public URL in the
       // answer may name another host (the LAN address), which the CSP blocks.
-      showResult(entry, '/' + encodeURIComponent(answer.id) + '/qr.svg');
+      // With a key in the link only this page can draw it.
+      showResult(entry, sealed ? window.LinksyncQR.dataUrl(url)
+        : '/' + encodeURIComponent(answer.id) + '/qr.svg');
     } catch (e) {
       fail('Cannot reach the server: ' + e.message);
     } finally {
@@ -404,6 +478,7 @@
     link.textContent = entry.url;
     link.href = /^https?:\/\//.test(entry.url) ? entry.url : '#';
     $('qr').src = qrUrl;
+    $('result-e2e').hidden = !entry.encrypted;
     $('result-what').textContent = (KIND_WORDS[entry.kind] || 'Item') + ': ' +
       (entry.summary || entry.name || 'untitled');
     $('expires').textContent = 'Expires ' + whenText(entry.expires_at) + '.';
@@ -449,9 +524,12 @@
   function resetForm() {
     const k = kind();
     const keepTtl = $('ttl').value;
+    const keepEncrypt = encryptBox.checked;
     form.reset();
     selectKind(k);
     $('ttl').value = keepTtl;
+    encryptBox.checked = keepEncrypt;
+    showEncryption();
     evAllDay.dispatchEvent(new Event('change'));
     eventDefaults();
     for (const list of [$('ct-phones'), $('ct-emails')])
@@ -559,5 +637,6 @@
 
   eventDefaults();
   showPanel();
+  showEncryption();
   renderSent();
 })();

@@ -3,6 +3,7 @@
 #ifndef LINKSYNC_ITEM_H
 #define LINKSYNC_ITEM_H
 
+#include "linksync/envelope.h"
 #include "linksync/id.h"
 
 #include <stddef.h>
@@ -39,6 +40,14 @@ typedef struct lks_item {
 	int64_t reads_left; /* LKS_READS_UNLIMITED or what is left */
 	uint8_t token_hash[LKS_HASH_BYTES];   /* SHA-256 of the owner token */
 	uint8_t content_hash[LKS_HASH_BYTES]; /* SHA-256 of the content */
+	/* End-to-end encrypted (docs/e2e.md): the content is an LKS1 envelope
+	 * the server cannot read, type is LKS_ENVELOPE_MEDIA_TYPE and kind
+	 * LKS_KIND_FILE (the real ones are inside), and the server keeps the
+	 * envelope's public header and the SHA-256 of its read proof. 0 and
+	 * zeros for every other item. */
+	int encrypted;
+	uint8_t proof_hash[LKS_HASH_BYTES];
+	uint8_t envelope_header[LKS_ENVELOPE_HEADER_BYTES];
 } lks_item;
 
 /* Frees an item and its strings; NULL is fine. */
@@ -56,6 +65,10 @@ const char *lks_kind_name(lks_kind kind);
 
 /* The kind of a normalised media type. */
 lks_kind lks_kind_from_type(const char *type);
+
+/* 1 when a normalised media type is LKS_ENVELOPE_MEDIA_TYPE (parameters
+ * aside): the body is an end-to-end encrypted envelope. */
+int lks_type_is_envelope(const char *type);
 
 /* Checks a Content-Type header value and writes its normalised form into
  * *out (caller frees): type and subtype in lower case, parameters kept in

@@ -76,6 +76,29 @@ int lks_store_compact(lks_store *store);
 /* Counts stored rows, live or not (for tests and metrics). */
 int lks_store_count(lks_store *store, int64_t *count);
 
+/* A change reported by lks_store_watch: the item id now has version, or is
+ * gone (version 0: deleted, or its last read was taken). id NULL means the
+ * watch lost its connection for a while and may have missed changes: check
+ * every item you care about again. id is borrowed for the call. */
+typedef void (*lks_store_change_fn)(void *ctx, const char *id, int64_t version);
+
+/* Reports every update and deletion that any node commits to a store shared
+ * by several nodes (PostgreSQL: LISTEN/NOTIFY on a connection of its own,
+ * reconnecting when it drops), so that a long poll parked on this node wakes
+ * when another node changes its item. changed runs on a thread of the watch,
+ * one call at a time; it must be quick and must not call lks_store_unwatch.
+ * Changes made through this process are reported too. Every change committed
+ * after this returns 0 is reported (or covered by an id NULL call).
+ * A store that only this process writes (SQLite) has nothing to report: the
+ * call returns 0 and changed is never called. Returns 0, LKS_EINVAL (already
+ * watching), LKS_ESTORE (cannot connect or listen) or LKS_ENOMEM. */
+int lks_store_watch(lks_store *store, lks_store_change_fn changed, void *ctx);
+
+/* Stops the watch: when it returns, changed is not running and is never
+ * called again. Call it before freeing what ctx points to. A store without a
+ * watch (or NULL) is fine. lks_store_free stops a watch too. */
+void lks_store_unwatch(lks_store *store);
+
 #ifdef __cplusplus
 }
 #endif

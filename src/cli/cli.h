@@ -31,7 +31,8 @@
 	X(CLI_EXIT_IO, 7, "local file error: cannot read or write a file")                         \
 	X(CLI_EXIT_NOQR, 8, "no QR code found in the image")                                       \
 	X(CLI_EXIT_NOTURL, 9, "scan: the QR code holds text, not an http(s) link")                 \
-	X(CLI_EXIT_NOTOKEN, 10, "update/delete: no owner token stored for this item")
+	X(CLI_EXIT_NOTOKEN, 10, "update/delete: no owner token stored for this item")           \
+	X(CLI_EXIT_DECRYPT, 11, "end-to-end encrypted item: wrong key or password, or altered")
 
 enum cli_exit {
 #define CLI_X_ENUM(name, value, text) name = value,
@@ -92,6 +93,7 @@ struct cli_ref {
 	char *url;    /* the item's link, {base}/{id}, without fragment */
 	char *fetch;  /* what to GET for the content: the raw link */
 	bool had_key; /* the link carried a #fragment (an end-to-end key) */
+	char *key;    /* that fragment's text (never sent anywhere), or NULL */
 };
 
 /* Parses an item reference. A link is split at its last path segment that is
@@ -101,7 +103,8 @@ struct cli_ref {
  * an id nor an id) or LKS_ENOMEM. */
 int cli_ref_parse(struct cli_ref *out, const char *arg, const char *server);
 
-/* Frees the fields of a cli_ref and zeroes it; accepts a zeroed one. */
+/* Frees the fields of a cli_ref (wiping the key) and zeroes it; accepts a
+ * zeroed one. */
 void cli_ref_clear(struct cli_ref *ref);
 
 /* Extracts the file name a Content-Disposition header proposes: the
@@ -117,6 +120,11 @@ int cli_disposition_filename(char **out, const char *header);
  * boundary, keeping the extension). *out is allocated; it is NULL when
  * nothing usable is left. Returns 0 or LKS_ENOMEM. */
 int cli_filename_sanitize(char **out, const char *name);
+
+/* Writes base64url without padding (RFC 4648 §5) of len bytes into out
+ * (room for (len * 4 + 2) / 3 + 1 bytes): the read proof and the fragment
+ * of end-to-end encrypted items. */
+void cli_base64url_encode(char *out, const unsigned char *data, size_t len);
 
 /* Formats a byte count for people ("512 B", "4.0 KiB", "25.3 MiB") into buf. */
 void cli_format_bytes(char *buf, size_t size, uint64_t bytes);
@@ -225,6 +233,8 @@ struct cli_request {
 				    * content is not text */
 	bool progress;		   /* a progress bar is allowed */
 	const char *if_none_match; /* If-None-Match (an ETag), or NULL */
+	const char *read_proof;	   /* X-Linksync-Read, or NULL; a request that
+				    * carries one follows no redirect */
 	long idle_timeout;	   /* seconds the exchange may move nothing
 				    * (a long poll waits that long); 0 = 60 */
 };
@@ -385,6 +395,41 @@ int cli_watch_run(struct cli_global *g, const struct cli_watch *w);
  * is sent). *out is allocated. Returns 0, LKS_ENOTFOUND (no such file),
  * LKS_EIO (details in lks_error_message) or LKS_ENOMEM. */
 int cli_file_snapshot(unsigned char **out, size_t *len, const char *path);
+
+/* ------------------------------------------------------------------ */
+/* End-to-end encryption (cli_e2e.c).                                  */
+
+/* The password of an encrypted item: $LINKSYNC_PASSWORD when set (for
+ * scripts), else typed on the terminal (/dev/tty) with echo off, twice when
+ * confirm (a new password). *out is allocated; wipe it before freeing.
+ * Returns 0 or an exit code after reporting (no terminal, empty, mismatch). */
+int cli_password_get(char **out, bool confirm, const char *cmd);
+
+/* push --encrypt: turns src into an envelope sealed with a new secret (and
+ * password when not NULL): src->body then sends the envelope, *proof gets
+ * X-Linksync-Read and *fragment the link's key. Returns 0 or an exit code
+ * after reporting. */
+int cli_e2e_seal_source(struct cli_source *src, const char *name, const char *password,
+			char proof[44], char fragment[23]);
+
+/* pull/scan of a link with a #key: fetches the item's metadata; when the item
+ * is end-to-end encrypted, derives its keys (asking for the password when
+ * its header says so), fetches the envelope with the read proof, decrypts it
+ * and writes the content as o says (the name for -O comes from inside the
+ * envelope). Sets *plain and returns 0 without doing anything when the item
+ * is not encrypted. Returns an exit code after reporting. */
+int cli_e2e_pull(struct cli_global *g, const struct cli_ref *ref, const struct cli_pull_opts *o,
+		 bool *plain);
+
+/* update of an item: when it is end-to-end encrypted (metadata at api), re-seals src
+ * with the secret of ref's #key (required) and the same password (asked for
+ * and checked against the server without consuming a read) or, with
+ * add_password and none before, a new one; sets *proof (X-Linksync-Read).
+ * Sets *plain when the item is not encrypted (then encrypt must be false).
+ * Returns 0 or an exit code after reporting. */
+int cli_e2e_update_source(struct cli_global *g, const struct cli_ref *ref, const char *api,
+			  struct cli_source *src, bool encrypt, bool add_password, char proof[44],
+			  bool *plain);
 
 /* Shared file helpers (cli_file.c). */
 

@@ -397,6 +397,19 @@ int cli_http_do(struct cli_response *resp, struct cli_request *req)
 			goto oom;
 		headers = more;
 	}
+	if (req->read_proof) {
+		/* 43 base64url characters from our own encoder; checked anyway. */
+		if (strlen(req->read_proof) > 64 || strpbrk(req->read_proof, "\r\n")) {
+			curl_easy_cleanup(curl);
+			return lks_error_set(LKS_EINVAL, "a malformed read proof");
+		}
+		snprintf(line, sizeof(line), "X-Linksync-Read: %s", req->read_proof);
+		more = curl_slist_append(headers, line);
+		explicit_bzero(line, sizeof(line));
+		if (!more)
+			goto oom;
+		headers = more;
+	}
 	if (req->bearer) {
 		size_t size = strlen(req->bearer) + 32;
 		char *auth = malloc(size);
@@ -433,8 +446,9 @@ int cli_http_do(struct cli_response *resp, struct cli_request *req)
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &x);
-	if (is_get) {
-		/* Links may be redirected (http to https); uploads never are. */
+	if (is_get && !req->read_proof) {
+		/* Links may be redirected (http to https); uploads never are, nor
+		 * requests with a read proof (it would follow to any host). */
 		curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
 	}
@@ -455,6 +469,8 @@ int cli_http_do(struct cli_response *resp, struct cli_request *req)
 			if (strcmp(req->method, "PUT") != 0)
 				curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
 		}
+	} else if (strcmp(req->method, "HEAD") == 0) {
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
 	} else if (!is_get) {
 		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method);
 	}

@@ -81,11 +81,15 @@ int cli_cmd_update(struct cli_global *g, int argc, char **argv)
 	    {"token", required_argument, NULL, 'k'},
 	    {"type", required_argument, NULL, 'T'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"encrypt", no_argument, NULL, 'E'},
+	    {"password", no_argument, NULL, 'p'},
 	    CLI_COMMON_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
 	struct manage m;
 	struct cli_source src;
+	char proof[44] = "";
+	bool encrypt = false, add_password = false, plain = true;
 	struct cli_request req = {0};
 	struct cli_response resp = {0};
 	const char *token = NULL, *type = NULL;
@@ -112,6 +116,10 @@ int cli_cmd_update(struct cli_global *g, int argc, char **argv)
 			type = optarg;
 		else if (c == 'j')
 			json = true;
+		else if (c == 'E')
+			encrypt = true;
+		else if (c == 'p')
+			encrypt = add_password = true;
 	}
 	if (optind + 2 != argc)
 		return cli_usage_error("update", "give the item's URL (or id) and the new FILE");
@@ -124,12 +132,22 @@ int cli_cmd_update(struct cli_global *g, int argc, char **argv)
 	exit_code = cli_source_open(&src, argv[optind + 1], type);
 	if (exit_code != 0)
 		goto out;
+	/* An encrypted item is re-sealed with the secret of its link; the
+	 * metadata says whether it is one. (Plain content for an encrypted item
+	 * the server refuses.) */
+	if (encrypt || m.ref.had_key) {
+		exit_code = cli_e2e_update_source(g, &m.ref, m.api, &src, encrypt, add_password,
+						  proof, &plain);
+		if (exit_code != 0)
+			goto out;
+	}
 
 	req.method = "PUT";
 	req.url = m.api;
 	req.content_type = src.type;
 	req.bearer = m.token;
 	req.accept = "application/json";
+	req.read_proof = plain ? NULL : proof;
 	req.body = &src.body;
 	req.progress = g->stderr_tty && !g->quiet;
 	rc = cli_http_do(&resp, &req);
@@ -158,6 +176,7 @@ out:
 	cli_response_clear(&resp);
 	cli_source_close(&src);
 	manage_clear(&m);
+	explicit_bzero(proof, sizeof(proof));
 	return exit_code;
 }
 

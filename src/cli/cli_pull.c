@@ -67,9 +67,17 @@ int cli_pull_ref(struct cli_global *g, const struct cli_ref *ref, const struct c
 	bool to_stdout = !o->remote_name && (!o->output || strcmp(o->output, "-") == 0);
 
 	memset(&tmp, 0, sizeof(tmp));
-	if (ref->had_key && !g->quiet)
-		cli_warn("the link's #key was not sent to the server; this version of linksync "
-			 "does not decrypt end-to-end encrypted items");
+	if (ref->had_key) {
+		/* The #key stays here: the metadata says whether to decrypt. */
+		bool plain = false;
+
+		rc = cli_e2e_pull(g, ref, o, &plain);
+		if (!plain)
+			return rc;
+		if (!g->quiet)
+			cli_warn("the link has a #key but the item is not end-to-end encrypted: "
+				 "pulled as it is");
+	}
 	if (!to_stdout) {
 		/* -O writes beside the current directory's files under a name
 		 * known only once the answer arrives: a temporary file here,
@@ -221,6 +229,16 @@ static int pull_arg(struct cli_global *g, const char *arg, const struct cli_pull
 		cli_ref_clear(&ref);
 		return cli_usage_error(cmd, "--follow needs a linksync link (%s is not one)", arg);
 	}
+	if (o->follow && ref.had_key) {
+		bool plain = false;
+
+		/* Refuses an encrypted item: following does not decrypt. */
+		rc = cli_e2e_pull(g, &ref, o, &plain);
+		if (!plain) {
+			cli_ref_clear(&ref);
+			return rc;
+		}
+	}
 	rc = o->follow ? cli_follow(g, &ref, o) : cli_pull_ref(g, &ref, o);
 	cli_ref_clear(&ref);
 	return rc;
@@ -287,8 +305,10 @@ int cli_cmd_scan(struct cli_global *g, int argc, char **argv)
 			fprintf(stderr, "linksync: the QR code holds text, not an http(s) link\n");
 		return CLI_EXIT_NOTURL;
 	}
+	/* The key, if any, is not repeated on the terminal. */
 	if (!g->quiet)
-		fprintf(stderr, "linksync: found %s\n", payload);
+		fprintf(stderr, "linksync: found %.*s%s\n", (int)strcspn(payload, "#"), payload,
+			strchr(payload, '#') ? " (with an end-to-end key)" : "");
 	rc = pull_arg(g, payload, &o, "scan");
 	explicit_bzero(payload, strlen(payload));
 	free(payload);

@@ -196,7 +196,7 @@ static int append_param(char **url, const char *key, const char *value, bool *fi
 
 struct push_opts {
 	const char *ttl, *name, *type, *reads, *png, *svg;
-	bool json, watch;
+	bool json, watch, encrypt, password;
 };
 
 /* Saves the owner token; a failure costs update/delete, not the push. */
@@ -289,6 +289,8 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 	    {"svg", required_argument, NULL, 'S'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"watch", no_argument, NULL, 'w'},
+	    {"encrypt", no_argument, NULL, 'E'},
+	    {"password", no_argument, NULL, 'p'},
 	    CLI_COMMON_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -296,7 +298,8 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 	struct cli_source src;
 	struct cli_request req = {0};
 	struct cli_response resp = {0};
-	char *url = NULL;
+	char *url = NULL, *full = NULL, *password = NULL;
+	char proof[44] = "", fragment[23] = "";
 	json_t *doc = NULL;
 	const char *link, *expires;
 	char when[128];
@@ -341,6 +344,12 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 		case 'w':
 			o.watch = true;
 			break;
+		case 'E':
+			o.encrypt = true;
+			break;
+		case 'p':
+			o.encrypt = o.password = true;
+			break;
 		}
 	}
 	if (optind + 1 != argc)
@@ -363,6 +372,9 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 		return cli_usage_error("push",
 				       "--json and a QR code on stdout (-) exclude each other");
 
+	if (o.watch && o.encrypt)
+		return cli_usage_error("push", "--watch does not encrypt: update an encrypted item "
+					       "with linksync update LINK FILE");
 	if (o.watch && strcmp(argv[optind], "-") == 0)
 		return cli_usage_error("push", "--watch needs a FILE to watch, not standard input");
 	/* From here on a Ctrl-C is the normal end of a watch, never lost
@@ -373,6 +385,19 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 	rc = cli_source_open(&src, argv[optind], o.type);
 	if (rc != 0)
 		return rc;
+	if (o.encrypt) {
+		/* Sealed here: the server gets the envelope alone, and the name
+		 * travels inside it. */
+		if (o.password) {
+			exit_code = cli_password_get(&password, true, "push");
+			if (exit_code != 0)
+				goto out;
+		}
+		exit_code = cli_e2e_seal_source(&src, o.name ? o.name : src.name, password, proof,
+						fragment);
+		if (exit_code != 0)
+			goto out;
+	}
 	if (o.watch) {
 		exit_code = watch_snapshot(&src);
 		if (exit_code != 0)
@@ -386,7 +411,7 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 	if ((o.ttl && append_param(&url, "ttl", o.ttl, &first) < 0) ||
 	    (o.reads && append_param(&url, "reads", o.reads, &first) < 0))
 		goto oom;
-	if (o.name || src.name) {
+	if (!o.encrypt && (o.name || src.name)) {
 		if (append_param(&url, "name", o.name ? o.name : src.name, &first) < 0)
 			goto oom;
 	}
@@ -396,6 +421,7 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 	req.content_type = src.type;
 	req.accept = "application/json";
 	req.body = &src.body;
+	req.read_proof = o.encrypt ? proof : NULL;
 	req.progress = g->stderr_tty && !g->quiet;
 	rc = cli_http_do(&resp, &req);
 	if (rc < 0 || resp.status < 200 || resp.status >= 300) {
@@ -405,13 +431,28 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 
 	doc = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, NULL);
 	link = json_string_value(json_object_get(doc, "url"));
-	if (!link || !cli_is_http_url(link)) {
+	if (!link || !cli_is_http_url(link) || strchr(link, '#')) {
 		exit_code = cli_fail(CLI_EXIT_SERVER,
 				     "%s answered %ld without a link: is it a linksync server?",
 				     g->server, resp.status);
 		goto out;
 	}
+	/* The token store keeps the server's link, never the key. */
 	save_token(g, doc);
+	if (o.encrypt) {
+		/* The key goes after '#' (browsers never send it); the link
+		 * with it is what the user asked for, on screen and in the
+		 * QR code, and nowhere else. */
+		size_t n = strlen(link) + 1 + strlen(fragment) + 1;
+
+		full = malloc(n);
+		if (!full)
+			goto oom;
+		snprintf(full, n, "%s#%s", link, fragment);
+		link = full;
+		if (json_object_set_new(doc, "link", json_string(full)) < 0)
+			goto oom;
+	}
 
 	if (o.png) {
 		exit_code = cli_qr_write(o.png, link, true, 0);
@@ -424,6 +465,17 @@ int cli_cmd_push(struct cli_global *g, int argc, char **argv)
 			goto out;
 	}
 
+	if (o.json && o.encrypt) {
+		/* The server's answer plus "link", the link with its key. */
+		char *text = json_dumps(doc, JSON_INDENT(2));
+
+		if (!text)
+			goto oom;
+		printf("%s\n", text);
+		explicit_bzero(text, strlen(text));
+		free(text);
+		goto shown;
+	}
 	if (o.json) {
 		fwrite(resp.body, 1, resp.body_len, stdout);
 		if (resp.body_len == 0 || resp.body[resp.body_len - 1] != '\n')
@@ -467,6 +519,16 @@ out:
 	json_decref(doc);
 	cli_response_clear(&resp);
 	free(url);
+	if (full) {
+		explicit_bzero(full, strlen(full));
+		free(full);
+	}
+	if (password) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+	explicit_bzero(fragment, sizeof(fragment));
+	explicit_bzero(proof, sizeof(proof));
 	cli_source_close(&src);
 	return exit_code;
 }

@@ -259,6 +259,10 @@ void cli_ref_clear(struct cli_ref *ref)
 	free(ref->base);
 	free(ref->url);
 	free(ref->fetch);
+	if (ref->key) {
+		explicit_bzero(ref->key, strlen(ref->key));
+		free(ref->key);
+	}
 	memset(ref, 0, sizeof(*ref));
 }
 
@@ -323,6 +327,13 @@ int cli_ref_parse(struct cli_ref *out, const char *arg, const char *server)
 	}
 	end = arg + strcspn(arg, "#");
 	out->had_key = *end == '#' && end[1] != '\0';
+	if (out->had_key) {
+		out->key = strdup(end + 1);
+		if (!out->key) {
+			rc = LKS_ENOMEM;
+			goto fail;
+		}
+	}
 	end = arg + strcspn(arg, "?#");
 	path = arg + scheme_len(arg);
 	path += strcspn(path, "/?#");
@@ -352,7 +363,7 @@ int cli_ref_parse(struct cli_ref *out, const char *arg, const char *server)
 		}
 		seg_end = seg - 1;
 	}
-	return lks_error_set(LKS_EINVAL, "'%.*s' holds no linksync item id", (int)(end - arg), arg);
+	rc = lks_error_set(LKS_EINVAL, "'%.*s' holds no linksync item id", (int)(end - arg), arg);
 fail:
 	cli_ref_clear(out);
 	return rc;
@@ -641,4 +652,27 @@ int cli_error_body_parse(char **code, char **message, const char *body, size_t l
 out:
 	json_decref(doc);
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* base64url                                                           */
+
+void cli_base64url_encode(char *out, const unsigned char *data, size_t len)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		acc = (acc << 8) | data[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[o++] = a[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0)
+		out[o++] = a[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
 }

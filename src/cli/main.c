@@ -23,7 +23,7 @@ struct command {
 static const struct command commands[] = {
     {"push", cli_cmd_push,
      "push FILE|- [--ttl T] [--reads N] [--name N] [--type T] [--png F] [--svg F] [--json]\n"
-     "                [--watch]",
+     "                [--watch] [--encrypt [--password]]",
      "Stores FILE (or standard input, '-') on the server and prints its link.\n"
      "\n"
      "  --ttl T       how long the item lives: 30s, 10m, 2h, 7d (server default 24h,\n"
@@ -40,12 +40,23 @@ static const struct command commands[] = {
      "                content, push it as the item's new version (one line per\n"
      "                version on stderr), until Ctrl-C (exit 130) or the item's\n"
      "                end (exit 4)\n"
+     "  --encrypt     end-to-end: encrypt FILE here (AES-256-GCM, docs/e2e.md)\n"
+     "                before anything leaves this machine. The server stores an\n"
+     "                envelope it cannot read; the key is in the link after '#'\n"
+     "                (browsers never send that part), so the link printed and its\n"
+     "                QR code (drawn here) are the only copies of it: keep them.\n"
+     "                The server then shows no preview and offers no calendar\n"
+     "                subscription; the name and type travel inside.\n"
+     "  --password    --encrypt, and the reader needs a password as well as the\n"
+     "                link: typed twice on the terminal (echo off), or taken from\n"
+     "                $LINKSYNC_PASSWORD (for scripts)\n"
      "  -q, --quiet   print the link alone, nothing else\n"
      "\n"
      "Output: when stdout is a terminal, the QR code, the link and its expiry go\n"
      "there. Otherwise stdout gets the link alone (URL=$(linksync push f) works)\n"
      "and the QR code goes to stderr when that is a terminal. The owner token is\n"
-     "saved in $XDG_STATE_HOME/linksync/tokens.jsonl for update and delete.\n"},
+     "saved in $XDG_STATE_HOME/linksync/tokens.jsonl for update and delete (never\n"
+     "the key). With --encrypt --json, \"link\" is the link with its key.\n"},
     {"pull", cli_cmd_pull, "pull URL|ID [-o FILE | -O [--force]] [--follow]",
      "Fetches an item's content (the exact bytes) to stdout.\n"
      "\n"
@@ -62,7 +73,12 @@ static const struct command commands[] = {
      "                      Ctrl-C; a lost server is retried\n"
      "\n"
      "A bare ID is looked up on --server. A #fragment is never sent. Binary content\n"
-     "is not written to a terminal: use -o or -O.\n"},
+     "is not written to a terminal: use -o or -O.\n"
+     "\n"
+     "An end-to-end encrypted item (a link ending in #KEY) is decrypted here: the\n"
+     "password, when it has one, is asked on the terminal or taken from\n"
+     "$LINKSYNC_PASSWORD, and -O saves under the name inside the envelope. A wrong\n"
+     "key or password (or altered content) exits with 11.\n"},
     {"scan", cli_cmd_scan, "scan IMAGE|- [-o FILE | -O [--force]] [--follow]",
      "Reads the QR code in a PNG or JPEG image ('-' = stdin), prints the link it\n"
      "holds on stderr, then pulls it like `pull` (same options). When the QR code\n"
@@ -75,13 +91,20 @@ static const struct command commands[] = {
      "  --png F     write a PNG to F ('-' = stdout)\n"
      "  --svg F     write an SVG to F ('-' = stdout)\n"
      "  --scale N   PNG pixels per module (default 8)\n"},
-    {"update", cli_cmd_update, "update URL|ID FILE|- [--token T] [--type T] [--json]",
+    {"update", cli_cmd_update,
+     "update URL|ID FILE|- [--token T] [--type T] [--json] [--encrypt [--password]]",
      "Replaces the content of an item you pushed; readers of the link get the new\n"
      "version. Uses the owner token saved by push, or --token.\n"
      "\n"
-     "  --token T   the owner token (when push ran elsewhere)\n"
-     "  --type T    Content-Type, as for push\n"
-     "  --json      print the server's JSON answer on stdout\n"},
+     "  --token T    the owner token (when push ran elsewhere)\n"
+     "  --type T     Content-Type, as for push\n"
+     "  --json       print the server's JSON answer on stdout\n"
+     "  --encrypt    the item is end-to-end encrypted (implied by the metadata):\n"
+     "               FILE is encrypted with the key of URL, which must be the whole\n"
+     "               link with its #KEY, so the link stays the same; a password\n"
+     "               the item has is asked for (or $LINKSYNC_PASSWORD), checked\n"
+     "               with the server, and kept\n"
+     "  --password   add a password to an encrypted item that has none\n"},
     {"delete", cli_cmd_delete, "delete URL|ID [--token T]",
      "Deletes an item you pushed, with the owner token saved by push or --token,\n"
      "and forgets its token.\n"
@@ -126,6 +149,8 @@ static void print_global_help(FILE *f)
 	fputs("\nEnvironment:\n"
 	      "  LINKSYNC_SERVER    default for --server\n"
 	      "  XDG_STATE_HOME     where owner tokens are kept (default ~/.local/state)\n"
+	      "  LINKSYNC_PASSWORD  the password of end-to-end encrypted items (push,\n"
+	      "                     pull, scan, update), instead of typing it\n"
 	      "  NO_COLOR           draw terminal QR codes without colours\n"
 	      "\nExit codes:\n",
 	      f);

@@ -97,6 +97,11 @@ lks_kind lks_kind_from_type(const char *type)
 	return LKS_KIND_FILE;
 }
 
+int lks_type_is_envelope(const char *type)
+{
+	return type != NULL && essence_is(type, LKS_ENVELOPE_MEDIA_TYPE);
+}
+
 /* RFC 9110 token characters. */
 static int is_tchar(int c)
 {

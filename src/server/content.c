@@ -1,6 +1,7 @@
 /* Delivering an item: its exact bytes (GET /{id}/raw and friends, with
  * validators and a safe disposition) and its QR codes. */
 #include "server_int.h"
+#include "zk.h"
 
 #include "linksync/qr.h"
 #include "linksync/units.h"
@@ -98,7 +99,8 @@ static void add_validators(struct MHD_Response *resp, const lks_item *it)
 	/* Clients may keep a copy but must ask again: the owner can update it.
 	 * A limited item must not be kept where another reader could take it. */
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-				it->reads_left < 0 ? "private, no-cache" : "no-store");
+				it->reads_left < 0 && !it->encrypted ? "private, no-cache"
+								     : "no-store");
 }
 
 static enum MHD_Result not_modified(struct request *req, const lks_item *it)
@@ -148,82 +150,103 @@ int lks_client_is_fresh(struct request *req, const lks_item *it)
 	return ims != NULL && lks_time_http_parse(&since, ims) == 0 && it->updated_at <= since;
 }
 
-/* Answers a request with If-None-Match when the client's version is current
- * (304, or parks a long poll until it is not) or the item is gone (404), and
- * returns 1; returns 0 when the content must be sent. */
-static int conditional(struct request *req, const char *id, const char *inm, int64_t now,
-		       enum MHD_Result *answered)
+/* What conditional() decided. */
+enum { SEND_CONTENT, ANSWERED, CHANGED };
+
+/* For a request with If-None-Match or If-Modified-Since, given the item as
+ * just read: answers 304 when the client's copy is current, or parks a long
+ * poll until it is not (ANSWERED); says SEND_CONTENT when the client needs
+ * the content read, or CHANGED when a newer version came while it looked. */
+static int conditional(struct request *req, const lks_item *it, enum MHD_Result *answered)
 {
-	lks_item *it = NULL;
 	char etag[48];
 	unsigned wait;
-	int rc = lks_store_get(req->srv->store, &it, id, now);
+	int rc;
 
-	if (rc < 0) {
-		*answered = rc == LKS_ENOTFOUND ? lks_send_not_found(req)
-						: lks_send_error(req, rc, lks_error_message());
-		return 1;
+	if (!lks_client_is_fresh(req, it))
+		return SEND_CONTENT;
+	wait = wait_seconds(req);
+	if (wait == 0 || req->wait_state != LKS_WAIT_NONE) {
+		*answered = not_modified(req, it);
+		return ANSWERED;
 	}
 	lks_item_etag(it, etag, sizeof(etag));
-	if (!lks_client_is_fresh(req, it)) {
-		lks_item_free(it);
-		return 0;
-	}
-	wait = wait_seconds(req);
-	if (wait > 0 && req->wait_state == LKS_WAIT_NONE) {
-		rc = lks_wait_park(req, id, etag, wait);
-		if (rc == 1) {
-			lks_item_free(it); /* a new version came meanwhile */
-			return 0;
-		}
-		if (rc == 0) {
-			lks_item_free(it);
-			*answered = MHD_YES; /* parked: answered when it wakes */
-			return 1;
-		}
-		lks_item_free(it);
-		*answered = rc == LKS_ENOTFOUND ? lks_send_not_found(req)
-						: lks_send_error(req, rc, lks_error_message());
-		return 1;
-	}
-	*answered = not_modified(req, it);
-	lks_item_free(it);
-	return 1;
+	rc = lks_wait_park(req, it->id, etag, wait);
+	if (rc == 1)
+		return CHANGED;
+	if (rc == 0)
+		*answered = MHD_YES; /* parked: answered when it wakes */
+	else if (rc == LKS_ENOTFOUND)
+		*answered = lks_send_not_found(req);
+	else
+		*answered = lks_send_error(req, rc, lks_error_message());
+	return ANSWERED;
 }
 
 enum MHD_Result lks_handle_raw(struct request *req, const char *id)
 {
-	const char *inm = lks_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	int head = strcmp(req->method, MHD_HTTP_METHOD_HEAD) == 0;
+	int conditional_request = lks_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH) != NULL ||
+				  lks_header(req, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) != NULL;
 	int64_t now = lks_now();
 	lks_item *it = NULL;
 	void *content = NULL;
 	size_t len = 0;
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
+	enum MHD_Result ret, answered;
 	char *disp;
-	int rc, attachment;
+	uint8_t proof_hash[LKS_HASH_BYTES];
+	int rc, attachment, again = 0, proved;
 
-	if (inm != NULL || lks_header(req, MHD_HTTP_HEADER_IF_MODIFIED_SINCE) != NULL) {
-		enum MHD_Result answered;
-
-		if (conditional(req, id, inm, now, &answered))
-			return answered;
-	}
-	/* HEAD delivers nothing, so it consumes no read. */
-	rc = lks_store_read(req->srv->store, &it, &content, &len, id, now,
-			    head ? 0 : LKS_STORE_COUNT);
+	/* One uncounted read serves the common case (an unlimited item): the
+	 * checks below need the item, and none of them may use up a read. */
+	rc = lks_store_read(req->srv->store, &it, &content, &len, id, now, 0);
 	if (rc == LKS_ENOTFOUND)
 		return lks_send_not_found(req);
 	if (rc < 0)
 		return lks_send_error(req, rc, lks_error_message());
+	/* An encrypted item first wants its read proof: 404 before it (so a
+	 * proof tells nothing about existence), then 401/403/429 without
+	 * delivering or consuming anything (docs/e2e.md §6). */
+	if (it->encrypted && lks_zk_check_read(req, it, &answered))
+		goto answered;
+	if (conditional_request) {
+		int c = conditional(req, it, &answered);
+
+		if (c == ANSWERED)
+			goto answered;
+		again = c == CHANGED;
+	}
+	/* A delivery of a limited item consumes a read: read again, counted.
+	 * HEAD delivers nothing, so it consumes nothing. */
+	if (again || (it->reads_left >= 0 && !head)) {
+		proved = it->encrypted;
+		memcpy(proof_hash, it->proof_hash, sizeof(proof_hash));
+		lks_item_free(it);
+		free(content);
+		it = NULL;
+		content = NULL;
+		rc = lks_store_read(req->srv->store, &it, &content, &len, id, now,
+				    head ? 0 : LKS_STORE_COUNT);
+		if (rc == LKS_ENOTFOUND)
+			return lks_send_not_found(req);
+		if (rc < 0)
+			return lks_send_error(req, rc, lks_error_message());
+		/* Updated between the check and this read: the proof must still be
+		 * the one checked. (A read limit has then paid for nothing, an
+		 * accepted cost of a race with the owner.) */
+		if (it->encrypted && (!proved || !lks_hash_equal(proof_hash, it->proof_hash)) &&
+		    lks_zk_check_read(req, it, &answered))
+			goto answered;
+	}
 	resp = MHD_create_response_from_buffer(len, content, MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(content);
 		lks_item_free(it);
 		return MHD_NO;
 	}
-	attachment = !lks_type_is_inline_safe(it->type) || lks_query(req, "download") != NULL;
+	attachment = it->encrypted || !lks_type_is_inline_safe(it->type) ||
+		     lks_query(req, "download") != NULL;
 	disp = disposition(it, attachment);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, it->type);
 	if (disp != NULL)
@@ -236,6 +259,10 @@ enum MHD_Result lks_handle_raw(struct request *req, const char *id)
 	free(disp);
 	lks_item_free(it);
 	return ret;
+answered:
+	free(content);
+	lks_item_free(it);
+	return answered;
 }
 
 enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *format)
@@ -249,6 +276,10 @@ enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *f
 	int rc;
 
 	rc = lks_store_get(req->srv->store, &it, id, lks_now());
+	/* The QR code of an encrypted item holds its key: only a client can
+	 * draw it. */
+	if (rc == 0 && it->encrypted)
+		rc = LKS_ENOTFOUND;
 	lks_item_free(it);
 	if (rc == LKS_ENOTFOUND)
 		return lks_send_not_found(req);

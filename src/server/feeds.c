@@ -236,7 +236,9 @@ static int find(struct request *req, lks_item **out, const char *id, lks_kind ki
 {
 	int rc = lks_store_get(req->srv->store, out, id, lks_now());
 
-	if (rc == 0 && ((*out)->kind != kind || (unlimited_only && (*out)->reads_left >= 0)))
+	/* An encrypted item's kind is not known here: never one to convert. */
+	if (rc == 0 && ((*out)->kind != kind || (*out)->encrypted ||
+			(unlimited_only && (*out)->reads_left >= 0)))
 		rc = LKS_ENOTFOUND;
 	if (rc == 0)
 		return 0;
@@ -272,7 +274,8 @@ static enum MHD_Result serve_export(struct request *req, const char *id, lks_kin
 	lks_item_free(it);
 	it = NULL;
 	rc = lks_store_read(req->srv->store, &it, &content, &len, id, lks_now(), flags);
-	if (rc == 0 && (it->kind != kind || (unlimited_only && it->reads_left >= 0)))
+	if (rc == 0 && (it->kind != kind || it->encrypted ||
+			(unlimited_only && it->reads_left >= 0)))
 		rc = LKS_ENOTFOUND; /* updated into something else meanwhile */
 	if (rc < 0) {
 		free(content);

@@ -1,6 +1,7 @@
 /* The item API: create (POST /api/v1/items, PUT /, PUT /{name}), metadata
  * (GET /api/v1/items/{id}) and the owner's update and delete. */
 #include "server_int.h"
+#include "zk.h"
 
 #include "linksync/check.h"
 #include "linksync/units.h"
@@ -19,16 +20,57 @@ static const char *option(struct request *req, const char *query, const char *he
 	return v != NULL ? v : lks_header(req, header);
 }
 
+/* An end-to-end encrypted envelope: the server knows neither its type nor
+ * its name, keeps its public header and the hash of its read proof, and
+ * checks nothing else of it (docs/e2e.md §6). */
+static int describe_envelope(struct request *req, lks_item *it, int named)
+{
+	const char *body = req->body ? req->body : "";
+
+	if (named)
+		return lks_error_set(LKS_EINVAL, "An encrypted item carries its name inside the "
+						 "envelope: send no name with it.");
+	it->kind = LKS_KIND_FILE;
+	it->type = strdup(LKS_ENVELOPE_MEDIA_TYPE);
+	if (it->type == NULL)
+		return lks_error_set(LKS_ENOMEM, "out of memory");
+	it->name = NULL;
+	it->summary = NULL;
+	it->size = (int64_t)req->len;
+	lks_sha256(it->content_hash, body, req->len);
+	return lks_zk_describe(it, body, req->len, lks_header(req, LKS_ENVELOPE_READ_HEADER));
+}
+
 /* The content's type, name and summary from the request, checked; put_name
  * is the name when the request gives none (the PUT path, or the name an
- * update keeps). On failure the error is already set (code returned). */
-static int describe_content(struct request *req, lks_item *it, const char *put_name)
+ * update keeps; put_name_given: it came with this request). On failure the
+ * error is already set (code returned). */
+static int describe_content(struct request *req, lks_item *it, const char *put_name,
+			    int put_name_given)
 {
 	const char *ct = lks_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
 	const char *name = lks_query(req, "name");
 	char *decoded = NULL;
 	int rc;
 
+	if (ct != NULL && strncasecmp(ct, LKS_ENVELOPE_MEDIA_TYPE,
+				      strlen(LKS_ENVELOPE_MEDIA_TYPE)) == 0) {
+		char *type = NULL;
+
+		rc = lks_type_normalize(&type, ct);
+		if (rc == 0 && lks_type_is_envelope(type)) {
+			free(type);
+			return describe_envelope(req, it,
+						 name != NULL ||
+						     lks_header(req, "X-Linksync-Name") != NULL ||
+						     (put_name_given && put_name != NULL));
+		}
+		free(type);
+	}
+	/* A proof without an envelope is a client's mistake worth saying. */
+	if (lks_header(req, LKS_ENVELOPE_READ_HEADER) != NULL)
+		return lks_error_set(LKS_EINVAL, "X-Linksync-Read goes with Content-Type: %s.",
+				     LKS_ENVELOPE_MEDIA_TYPE);
 	if (name == NULL) {
 		name = lks_header(req, "X-Linksync-Name");
 		if (name != NULL) {
@@ -117,9 +159,13 @@ static json_t *item_json(lks_server *srv, const lks_item *it)
 	json_object_set_new(o, "id", json_string(it->id));
 	json_object_set_new(o, "url", json_string(url));
 	json_object_set_new(o, "raw_url", json_string(raw));
-	json_object_set_new(o, "qr_svg_url", json_string(svg));
-	json_object_set_new(o, "qr_png_url", json_string(png));
-	json_object_set_new(o, "qr_txt_url", json_string(txt));
+	/* The QR code of an encrypted item must hold the key, which the server
+	 * never has: the client draws it. */
+	if (!it->encrypted) {
+		json_object_set_new(o, "qr_svg_url", json_string(svg));
+		json_object_set_new(o, "qr_png_url", json_string(png));
+		json_object_set_new(o, "qr_txt_url", json_string(txt));
+	}
 	if (it->kind == LKS_KIND_CALENDAR && it->reads_left < 0) {
 		/* webcal:// is the calendar's own URL with the scheme calendar
 		 * apps take as "subscribe". */
@@ -133,7 +179,22 @@ static json_t *item_json(lks_server *srv, const lks_item *it)
 			free(webcal);
 		}
 	}
-	json_object_set_new(o, "kind", json_string(lks_kind_name(it->kind)));
+	json_object_set_new(o, "kind",
+			    json_string(it->encrypted ? "encrypted" : lks_kind_name(it->kind)));
+	json_object_set_new(o, "encrypted", json_boolean(it->encrypted));
+	if (it->encrypted) {
+		lks_envelope_header h;
+		char text[LKS_ENVELOPE_HEADER_LEN + 1];
+
+		/* Stored headers were checked on the way in. */
+		if (lks_envelope_header_parse(&h, it->envelope_header,
+					      LKS_ENVELOPE_HEADER_BYTES) == 0) {
+			lks_envelope_header_format(text, &h);
+			json_object_set_new(o, "envelope_header", json_string(text));
+			json_object_set_new(o, "password", json_boolean(h.flags &
+									LKS_ENVELOPE_FLAG_PASSWORD));
+		}
+	}
 	json_object_set_new(o, "type", json_string(it->type));
 	json_object_set_new(o, "name", it->name ? json_string(it->name) : json_null());
 	json_object_set_new(o, "summary", it->summary ? json_string(it->summary) : json_null());
@@ -218,7 +279,7 @@ enum MHD_Result lks_handle_create(struct request *req, const char *put_name)
 
 	memset(&it, 0, sizeof(it));
 	lks_error_clear();
-	rc = describe_content(req, &it, put_name);
+	rc = describe_content(req, &it, put_name, 1);
 	if (rc == 0)
 		rc = parse_lifetime(req, &it, now);
 	if (rc == 0)
@@ -342,9 +403,21 @@ enum MHD_Result lks_handle_owner_update(struct request *req, const char *id)
 	if (rc < 0)
 		goto out;
 	/* An update keeps the name unless it gives one. */
-	rc = describe_content(req, &changes, old->name);
+	rc = describe_content(req, &changes, old->name, 0);
 	if (rc < 0)
 		goto out;
+	/* Readers hold a link with a key, or one without: an update cannot
+	 * change which, and plain content never replaces an envelope by
+	 * mistake (an old client, curl -T). */
+	if (changes.encrypted != old->encrypted) {
+		rc = lks_error_set(LKS_EINVAL,
+				   old->encrypted
+				       ? "This item is end-to-end encrypted: update it with an envelope "
+					 "sealed with the key of its link (linksync update LINK#KEY FILE)."
+				       : "This item is not end-to-end encrypted, and its link has no key: "
+					 "push an encrypted item anew instead.");
+		goto out;
+	}
 	rc = lks_store_update(req->srv->store, &updated, id, &changes, req->body, req->len,
 			      lks_now());
 	if (rc == 0)

@@ -7,6 +7,7 @@
 #include "server_int.h"
 
 #include "html.h"
+#include "linksync/envelope.h"
 #include "linksync/ical.h"
 #include "linksync/units.h"
 #include "linksync/vcard.h"
@@ -463,6 +464,72 @@ static enum MHD_Result item_page(struct request *req, const lks_item *it, const 
 	return send_page(req, MHD_HTTP_OK, &b);
 }
 
+/* The page of an end-to-end encrypted item: a shell the server fills with
+ * what it knows (that the item is encrypted, whether a password protects
+ * it, its expiry and reads), which item.js completes in the browser: it
+ * reads the key from location.hash (never sent here), fetches the envelope
+ * with its read proof, decrypts it and renders it with the classes of the
+ * server's own pages. Without script it says how else to open it. */
+static enum MHD_Result encrypted_page(struct request *req, const lks_item *it)
+{
+	lks_envelope_header h;
+	struct buf b = {0};
+	int password = lks_envelope_header_parse(&h, it->envelope_header,
+						 LKS_ENVELOPE_HEADER_BYTES) == 0 &&
+		       (h.flags & LKS_ENVELOPE_FLAG_PASSWORD);
+	long long reads = (long long)it->reads_left;
+
+	page_head(&b, "Encrypted item");
+	buf_printf(&b,
+		   "<p class=\"kind\" id=\"zk-kind\">End-to-end encrypted</p>\n"
+		   "<h1 id=\"zk-title\">Encrypted item</h1>\n"
+		   "<div id=\"zk\" data-id=\"%s\" data-password=\"%d\" data-reads=\"%lld\">\n"
+		   "<p class=\"notice\" id=\"zk-status\" role=\"status\">This item is end-to-end "
+		   "encrypted: the key is the part of the link after \xe2\x80\x9c#\xe2\x80\x9d, "
+		   "which never reaches the server. It is decrypted here, in your browser.</p>\n"
+		   "<noscript><p class=\"notice warn\">Opening it needs JavaScript, or the "
+		   "command line: <code>linksync pull 'LINK'</code> with the whole link.</p>"
+		   "</noscript>\n",
+		   it->id, password, reads);
+	buf_puts(&b, "<form id=\"zk-password\" class=\"zk-password\" hidden>\n"
+		     "<label for=\"zk-pw\">Password</label>\n"
+		     "<input id=\"zk-pw\" type=\"password\" autocomplete=\"current-password\" "
+		     "required>\n"
+		     "<p class=\"hint\">The sender protected this item with a password as well as "
+		     "the link.</p>\n"
+		     "<div class=\"actions\"><button type=\"submit\" class=\"button\" "
+		     "id=\"zk-unlock\">Unlock</button></div>\n</form>\n");
+	if (reads >= 0)
+		buf_printf(&b,
+			   "<div class=\"actions\" id=\"zk-open\" hidden><button type=\"button\" "
+			   "class=\"button\" id=\"zk-open-button\">Open (%lld left)</button></div>\n",
+			   reads);
+	buf_puts(&b, "<p id=\"zk-error\" class=\"notice warn\" role=\"alert\" hidden></p>\n"
+		     "<div id=\"zk-content\"></div>\n</div>\n");
+	buf_puts(&b, "<section class=\"meta\" aria-label=\"About this link\">\n");
+	expiry(&b, it);
+	if (reads >= 0)
+		buf_printf(&b,
+			   "<p class=\"muted\" id=\"zk-reads\">It can be opened %lld more "
+			   "time%s.</p>\n",
+			   reads, reads == 1 ? "" : "s");
+	if (it->reads_left < 0 && it->version > 1)
+		buf_printf(&b, "<p class=\"muted\">Updated by the sender (version %lld).</p>\n",
+			   (long long)it->version);
+	buf_puts(&b, "</section>\n");
+	/* The QR code must hold the key: item.js draws it from the address bar. */
+	buf_puts(&b, "<section class=\"share\" id=\"zk-share\" hidden>\n"
+		     "<h2>Open it on another device</h2>\n"
+		     "<img class=\"qr\" id=\"zk-qr\" alt=\"QR code of this link, with its key\" "
+		     "width=\"240\" height=\"240\">\n"
+		     "<p class=\"link\"><a id=\"zk-link\" href=\"#\"></a></p>\n</section>\n");
+	buf_puts(&b, "</main>\n<script src=\"/static/crypto.js\" defer></script>\n"
+		     "<script src=\"/static/qr.js\" defer></script>\n"
+		     "<script src=\"/static/compose-format.js\" defer></script>\n"
+		     "<script src=\"/static/item.js\" defer></script>\n</body></html>\n");
+	return send_page(req, MHD_HTTP_OK, &b);
+}
+
 enum MHD_Result lks_handle_item_page(struct request *req, const char *id)
 {
 	lks_item *it = NULL, *now_it = NULL;
@@ -475,6 +542,11 @@ enum MHD_Result lks_handle_item_page(struct request *req, const char *id)
 		return lks_send_not_found_page(req);
 	if (rc < 0)
 		return lks_send_error(req, rc, lks_error_message());
+	if (it->encrypted) {
+		ret = encrypted_page(req, it);
+		lks_item_free(it);
+		return ret;
+	}
 	if (it->reads_left >= 0 || it->kind == LKS_KIND_FILE) {
 		ret = item_page(req, it, NULL, 0, it->reads_left >= 0 ? VIEW_CLOSED : VIEW_SHOWN);
 		lks_item_free(it);
@@ -529,7 +601,29 @@ enum MHD_Result lks_handle_open(struct request *req, const char *id)
 	enum MHD_Result ret;
 	int rc;
 
+	/* The envelope goes only to a reader with the proof (GET /{id}/raw):
+	 * the page's own script opens an encrypted item. */
+	rc = lks_store_get(req->srv->store, &it, id, lks_now());
+	if (rc == LKS_ENOTFOUND)
+		return lks_send_not_found_page(req);
+	if (rc < 0)
+		return lks_send_error(req, rc, lks_error_message());
+	if (it->encrypted) {
+		char page[LKS_ID_LEN + 2];
+
+		lks_item_free(it);
+		snprintf(page, sizeof(page), "/%s", id);
+		return lks_send_see_other(req, page);
+	}
+	lks_item_free(it);
+	it = NULL;
 	rc = lks_store_read(req->srv->store, &it, &content, &len, id, lks_now(), LKS_STORE_COUNT);
+	/* Encrypted meanwhile by its owner: nothing of it here. */
+	if (rc == 0 && it->encrypted) {
+		free(content);
+		lks_item_free(it);
+		return lks_send_not_found_page(req);
+	}
 	if (rc == LKS_ENOTFOUND)
 		return lks_send_not_found_page(req);
 	if (rc < 0)

@@ -1,12 +1,16 @@
 /* Long polls: a GET that waits for the next version of an item parks its
  * connection (libmicrohttpd suspend, so a waiting client costs no thread)
- * until the item changes on this node or its deadline passes. One thread
- * keeps the deadlines. */
+ * until the item changes or its deadline passes. One thread keeps the
+ * deadlines. Changes made on this node wake waiters directly; on a store
+ * shared by several nodes (PostgreSQL) the store's watch reports changes
+ * made through any node, so a waiter here wakes when another node updates
+ * its item. */
 #include "server_int.h"
 
 #include "linksync/units.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +18,7 @@
 struct waiter {
 	struct request *req;
 	char id[LKS_ID_LEN + 1];
+	int64_t version; /* the version the client has */
 	struct timespec deadline;
 	struct waiter *next;
 };
@@ -65,10 +70,88 @@ static void *deadline_main(void *arg)
 	return NULL;
 }
 
+/* Wakes the waiters on id that have a version older than version, or all of
+ * them when version is 0 (the item is gone, or any change on this node). A
+ * notification of a version the waiter has already seen (a client that
+ * asked again at once) leaves it parked. */
+static void wake(lks_server *srv, const char *id, int64_t version)
+{
+	struct lks_waits *ws = &srv->waits;
+	struct waiter **pp;
+
+	pthread_mutex_lock(&ws->lock);
+	pp = &ws->head;
+	while (*pp != NULL) {
+		struct waiter *w = *pp;
+		if (strcmp(w->id, id) == 0 && (version == 0 || w->version < version)) {
+			*pp = w->next;
+			fire(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+	pthread_mutex_unlock(&ws->lock);
+}
+
+/* After the store's watch was cut off: asks the store about every item
+ * someone waits on and wakes the waiters whose item changed meanwhile. */
+static void recheck(lks_server *srv)
+{
+	struct lks_waits *ws = &srv->waits;
+	char (*ids)[LKS_ID_LEN + 1] = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&ws->lock);
+	for (struct waiter *w = ws->head; w != NULL; w = w->next)
+		cap++;
+	if (cap > 0)
+		ids = calloc(cap, sizeof(*ids));
+	for (struct waiter *w = ws->head; ids != NULL && w != NULL; w = w->next)
+		memcpy(ids[n++], w->id, sizeof(ids[0]));
+	if (cap > 0 && ids == NULL) {
+		/* Out of memory: wake everyone; each asks the store itself. */
+		while (ws->head != NULL) {
+			struct waiter *w = ws->head;
+			ws->head = w->next;
+			fire(w);
+		}
+	}
+	pthread_mutex_unlock(&ws->lock);
+	if (!srv->cfg.quiet)
+		fprintf(stderr,
+			"linksyncd: store notifications resumed after a lost connection; "
+			"checking %zu long polls\n",
+			n);
+	for (size_t i = 0; i < n; i++) {
+		lks_item *it = NULL;
+		int rc = lks_store_get(srv->store, &it, ids[i], lks_now());
+
+		if (rc == 0)
+			wake(srv, ids[i], it->version);
+		else if (rc == LKS_ENOTFOUND)
+			wake(srv, ids[i], 0);
+		/* else the store is unreachable: the waiter's deadline still holds */
+		lks_item_free(it);
+	}
+	free(ids);
+}
+
+/* The store's watch: a change through any node. */
+static void on_store_change(void *ctx, const char *id, int64_t version)
+{
+	lks_server *srv = ctx;
+
+	if (id == NULL)
+		recheck(srv);
+	else
+		wake(srv, id, version);
+}
+
 int lks_waits_start(lks_server *srv)
 {
 	struct lks_waits *ws = &srv->waits;
 	pthread_condattr_t attr;
+	int rc;
 
 	pthread_mutex_init(&ws->lock, NULL);
 	pthread_condattr_init(&attr);
@@ -79,6 +162,10 @@ int lks_waits_start(lks_server *srv)
 	if (pthread_create(&ws->thread, NULL, deadline_main, srv) != 0)
 		return lks_error_set(LKS_ENOMEM, "cannot start the long-poll thread");
 	ws->running = 1;
+	/* Changes through other nodes (a no-op on a single-node store). */
+	rc = lks_store_watch(srv->store, on_store_change, srv);
+	if (rc < 0)
+		return rc;
 	return 0;
 }
 
@@ -88,6 +175,8 @@ void lks_waits_stop(lks_server *srv)
 
 	if (!ws->initialised)
 		return;
+	/* First, so that no notification arrives while the rest goes away. */
+	lks_store_unwatch(srv->store);
 	pthread_mutex_lock(&ws->lock);
 	ws->stopping = 1;
 	/* libmicrohttpd must not stop with parked connections: release them. */
@@ -142,6 +231,7 @@ int lks_wait_park(struct request *req, const char *id, const char *etag, unsigne
 	if (rc < 0)
 		goto out;
 	lks_item_etag(it, now_etag, sizeof(now_etag));
+	w->version = it->version;
 	if (strcmp(now_etag, etag) != 0) {
 		rc = 1; /* changed already: answer at once */
 		goto out;
@@ -168,19 +258,5 @@ out:
 
 void lks_wait_notify(lks_server *srv, const char *id)
 {
-	struct lks_waits *ws = &srv->waits;
-	struct waiter **pp;
-
-	pthread_mutex_lock(&ws->lock);
-	pp = &ws->head;
-	while (*pp != NULL) {
-		struct waiter *w = *pp;
-		if (strcmp(w->id, id) == 0) {
-			*pp = w->next;
-			fire(w);
-		} else {
-			pp = &w->next;
-		}
-	}
-	pthread_mutex_unlock(&ws->lock);
+	wake(srv, id, 0);
 }

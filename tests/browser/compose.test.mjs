@@ -93,6 +93,8 @@ test('tabs work from the keyboard, with a visible focus', async () => {
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement.id), 'note');
     await page.keyboard.type('typed from the keyboard');
+    await page.keyboard.press('Tab'); // Encrypt (end-to-end), off here: no password field
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'encrypt');
     await page.keyboard.press('Tab'); // the expiry
     await page.keyboard.press('Tab'); // Send
     await page.keyboard.press('Enter');

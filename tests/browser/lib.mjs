@@ -23,11 +23,13 @@ if (!BASE) throw new Error('LKS_BASE_URL is not set: run tests/browser/run.sh');
 
 const run = promisify(execFile);
 
-export async function launch() {
+// extraArgs: more chromium flags (e.g. --host-resolver-rules for a name that
+// is not a secure context).
+export async function launch(extraArgs) {
   return chromium.launch({
     executablePath: process.env.LKS_CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update'],
+      '--disable-component-update'].concat(extraArgs || []),
   });
 }
 
@@ -162,11 +164,15 @@ export async function post(body, type, params) {
 
 // --- The compose page, as a person uses it. ---
 
-// Opens the compose page (with the guards already on the context).
-export async function openCompose(ctx) {
+// Opens the compose page (with the guards already on the context). Its
+// "Encrypt (end-to-end)" is on by default; the tests of the server-rendered
+// pages turn it off, as a person would (opts.encrypt true keeps it on).
+export async function openCompose(ctx, opts) {
   const page = await ctx.newPage();
   await page.goto(BASE + '/');
   await page.getByRole('heading', { name: 'Send to another device' }).waitFor();
+  assert.ok(await page.getByLabel('Encrypt (end-to-end)').isChecked(), 'encryption is on by default');
+  if (!(opts && opts.encrypt)) await page.getByLabel('Encrypt (end-to-end)').uncheck();
   return page;
 }
 

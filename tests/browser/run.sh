@@ -61,6 +61,7 @@ if [ -z "$PORT" ]; then
 	exit 1
 fi
 export LKS_BASE_URL="http://127.0.0.1:$PORT"
+export LKS_BIN # the CLI for the end-to-end tests (zk.test.mjs)
 export LKS_CHROMIUM="$CHROMIUM"
 mkdir -p "$LKS_BROWSER_OUTPUT"
 

@@ -1,7 +1,11 @@
 # Shared helpers for the end-to-end tests: start the real linksyncd on a free
-# loopback port with a throwaway store, count checks, and clean up.
-# Environment (set by ctest): LKS_BIN (build dir), LKS_SRC (source tree),
-# LKS_STORE_KIND (sqlite by default; postgres when a test cluster is given).
+# loopback port with a throwaway store, look into that store whatever its
+# backend, count checks, and clean up.
+# Environment: LKS_BIN (build dir) and LKS_SRC (source tree), set by ctest;
+# LKS_PG_URL, a PostgreSQL database (e.g. from scripts/pg.sh, as `make
+# test-pg` does): when set, every store is a fresh schema in it (dropped at
+# the end), else a fresh SQLite file. LKS_STORE_KIND tells which (sqlite or
+# postgres); tests ask through the db_* helpers, which work on both.
 set -u
 LKS_BIN=${LKS_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}
 LKS_SRC=${LKS_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -15,9 +19,38 @@ SERVER_PID=""
 SERVER_LOG=""
 PORT=""
 BASE=""
+STORE=${STORE:-}   # the store URL start_server uses; new_store sets it
+DB=""              # SQLite: the store's file
+DB_URL=""          # PostgreSQL: a psql URL whose search_path is the store's schema
+PG_SCHEMAS=()      # schemas this test made, dropped by cleanup
+STORES=0
+if [ -n "${LKS_PG_URL:-}" ]; then
+	LKS_STORE_KIND=postgres
+	command -v psql >/dev/null 2>&1 || {
+		echo "LKS_PG_URL is set but psql is missing (apt-get install postgresql-client)" >&2
+		rm -rf "$TMP"
+		exit 1
+	}
+else
+	LKS_STORE_KIND=sqlite
+fi
+export LKS_STORE_KIND
+
+AT_EXIT=()         # commands cleanup runs first (at_exit)
+
+# at_exit COMMAND...: runs COMMAND (one string, eval'd) when the test ends,
+# whatever ends it, before the server stops (background jobs, a balancer).
+at_exit() { AT_EXIT+=("$*"); }
 
 cleanup() {
+	local c s
+	for c in "${AT_EXIT[@]}"; do
+		eval "$c"
+	done
 	stop_server
+	for s in "${PG_SCHEMAS[@]}"; do
+		psql "$LKS_PG_URL" -qAtc "DROP SCHEMA IF EXISTS $s CASCADE" >/dev/null 2>&1
+	done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -35,11 +68,101 @@ check_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1 (expected '$2', got '$3')"; fi
 }
 
+# --- The store, whatever its backend -----------------------------------------
+
+on_postgres() { [ "$LKS_STORE_KIND" = postgres ]; }
+
+# skip_unless_sqlite WHY: ends a test that only means something on SQLite
+# (it reads the file, its WAL, the cache in front of it) with a skip line.
+skip_unless_sqlite() {
+	if on_postgres; then
+		echo "skip - SQLite only: $1"
+		echo "0 passed, 0 failed"
+		exit 0
+	fi
+}
+
+# new_store: points STORE at a fresh, empty store (a new SQLite file, or a
+# new schema in LKS_PG_URL) for the next start_server; sets DB or DB_URL.
+new_store() {
+	STORES=$((STORES + 1))
+	if on_postgres; then
+		local schema="lks_e2e_$$_${STORES}_$RANDOM" sep='?'
+		if ! psql "$LKS_PG_URL" -qAtc "CREATE SCHEMA $schema" >/dev/null; then
+			echo "cannot create schema $schema in $LKS_PG_URL" >&2
+			exit 1
+		fi
+		PG_SCHEMAS+=("$schema")
+		case "$LKS_PG_URL" in *\?*) sep='&' ;; esac
+		DB_URL="$LKS_PG_URL${sep}options=-csearch_path%3D$schema"
+		STORE="$DB_URL"
+		DB=""
+	else
+		DB="$TMP/data$STORES/linksync.db"
+		mkdir -p "$(dirname "$DB")"
+		STORE="sqlite:$DB"
+		DB_URL=""
+	fi
+}
+
+# db_query SQL: runs SQL (written to work on both backends) on the current
+# store and prints the rows, columns separated by '|'. Empty on an error.
+db_query() {
+	if on_postgres; then
+		psql "$DB_URL" -qAtc "$1" 2>/dev/null
+	else
+		sqlite3 "$DB" "$1" 2>/dev/null
+	fi
+}
+
+# db_count_items [CONDITION]: rows in the items table, live or not, where
+# CONDITION (SQL on its columns, e.g. "expires_at <= 123") holds.
+db_count_items() {
+	db_query "SELECT count(*) FROM items${1:+ WHERE $1}"
+}
+
+# db_has_item ID: 1 when the store holds a row for ID (live or not), else 0.
+db_has_item() {
+	db_count_items "id = '$1'"
+}
+
+# db_content_ref ID: what names ID's content in the store (SQLite: the row
+# of contents; PostgreSQL keeps the content in the item's row, so its id).
+db_content_ref() {
+	if on_postgres; then
+		db_query "SELECT id FROM items WHERE id = '$1'"
+	else
+		db_query "SELECT rowid FROM items WHERE id = '$1'"
+	fi
+}
+
+# db_has_content REF: 1 when the content db_content_ref named is stored.
+db_has_content() {
+	if on_postgres; then
+		db_query "SELECT count(*) FROM items WHERE id = '$1' AND data IS NOT NULL"
+	else
+		db_query "SELECT count(*) FROM contents WHERE item = $1"
+	fi
+}
+
+# db_broken_items: items whose content is missing or not of their size, plus
+# content that belongs to no item (0 in a sound store).
+db_broken_items() {
+	if on_postgres; then
+		db_query "SELECT count(*) FROM items WHERE data IS NULL OR length(data) <> size"
+	else
+		db_query "SELECT (SELECT count(*) FROM items i LEFT JOIN contents c ON c.item = i.rowid
+			WHERE c.data IS NULL OR length(c.data) <> i.size)
+			+ (SELECT count(*) FROM contents c LEFT JOIN items i ON c.item = i.rowid
+			WHERE i.rowid IS NULL)"
+	fi
+}
+
 # start_server [EXTRA FLAGS...]: starts linksyncd on 127.0.0.1 and a free port
-# over the store in $STORE (default: a fresh SQLite file), waits until it
-# answers, and sets PORT, BASE and SERVER_PID.
+# over the store in $STORE (default: a fresh store from new_store), waits
+# until it answers, and sets PORT, BASE and SERVER_PID.
 start_server() {
-	STORE=${STORE:-sqlite:$TMP/data/linksync.db}
+	[ -n "$STORE" ] || new_store
 	SERVER_LOG="$TMP/server.$$.$RANDOM.log"
 	"$LINKSYNCD" --listen 127.0.0.1:0 --store "$STORE" "$@" >"$SERVER_LOG" 2>&1 &
 	SERVER_PID=$!

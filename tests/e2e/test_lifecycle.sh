@@ -1,22 +1,20 @@
 #!/usr/bin/env bash
-# End-to-end tests of an item's lifecycle on the real linksyncd: expiry (gone
-# from the API at once, and from the database after the sweep), a sweep of
-# 100,000 expired items while a reader keeps reading (longest read stall and
-# sweep time printed; the file shrinks afterwards), read limits raced by 100
+# End-to-end tests of an item's lifecycle on the real linksyncd, on SQLite or
+# PostgreSQL: expiry (gone from the API at once, and from the database after
+# the sweep), a sweep of 100,000 expired items while a reader keeps reading
+# (longest read stall and sweep time printed; an SQLite file shrinks
+# afterwards), read limits raced by 100
 # readers, HEAD that consumes nothing, updates with the right, a wrong and no
 # owner token, conditional requests (304), and long polls (woken by an
 # update, a delete, or their deadline). Timings are printed; only very
 # generous bounds are asserted, so a loaded 2-core machine passes.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-command -v sqlite3 >/dev/null 2>&1 || {
+on_postgres || command -v sqlite3 >/dev/null 2>&1 || {
 	echo "skip - the sqlite3 command is missing (apt-get install sqlite3)"
+	echo "0 passed, 0 failed"
 	exit 0
 }
-if [ "${LKS_STORE_KIND:-sqlite}" != sqlite ]; then
-	echo "skip - these tests read the SQLite file directly"
-	exit 0
-fi
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
@@ -47,25 +45,20 @@ create() {
 	TOKEN=$(json_field owner_token <<<"$doc")
 	URL="$BASE/$ID"
 }
-rows() { sqlite3 "$DB" "$1" 2>/dev/null; }
-
-DB="$TMP/data/linksync.db"
-STORE="sqlite:$DB"
-mkdir -p "$TMP/data"
 start_server --sweep-interval 1s
 
 # --- expiry ------------------------------------------------------------------
 create "lives two seconds" "ttl=2s"
 check_eq "an item with ttl=2s is there at first" 200 "$(status GET "$URL/raw")"
-ROWID=$(rows "SELECT rowid FROM items WHERE id = '$ID'")
-check "its row is in the database" test -n "$ROWID"
-check_eq "its content is in the database" 1 "$(rows "SELECT count(*) FROM contents WHERE item = $ROWID")"
+CONTENT=$(db_content_ref "$ID")
+check "its row is in the database" test -n "$CONTENT"
+check_eq "its content is in the database" 1 "$(db_has_content "$CONTENT")"
 sleep 2.2
 check_eq "after its ttl the API answers 404 (before any sweep is needed)" 404 "$(status GET "$URL/raw")"
 check_eq "and its metadata 404" 404 "$(status GET "$BASE/api/v1/items/$ID")"
-gone() { [ "$(rows "SELECT count(*) FROM items WHERE id = '$ID'")" = 0 ]; }
+gone() { [ "$(db_has_item "$ID")" = 0 ]; }
 if wait_for 10 gone; then ok "the sweep removed its row"; else fail "its row is still there after 10 s"; fi
-check_eq "and its content" 0 "$(rows "SELECT count(*) FROM contents WHERE item = $ROWID")"
+check_eq "and its content" 0 "$(db_has_content "$CONTENT")"
 
 # --- read limits ---------------------------------------------------------------
 create "one read only" "reads=1"
@@ -97,8 +90,11 @@ check_eq "update without a token: 401" 401 "$(status PUT "$BASE/api/v1/items/$ID
 	-H 'Content-Type: text/plain' --data-binary 'no token')"
 check_eq "update with a wrong token: 403" 403 "$(status PUT "$BASE/api/v1/items/$ID" \
 	-H 'Content-Type: text/plain' -H "Authorization: Bearer x${TOKEN}" --data-binary 'wrong token')"
-check_eq "update with a token of another item: 403" 403 "$(status PUT "$BASE/api/v1/items/$ID" \
-	-H 'Content-Type: text/plain' -H "Authorization: Bearer ${TOKEN%?}A" --data-binary 'wrong token')"
+# The token with its last character changed (to one it is not: a token ends
+# in one of 16 characters, so a fixed one would be the same 1 time in 16).
+NEAR="${TOKEN%?}$([ "${TOKEN: -1}" = A ] && echo E || echo A)"
+check_eq "update with a token one character off: 403" 403 "$(status PUT "$BASE/api/v1/items/$ID" \
+	-H 'Content-Type: text/plain' -H "Authorization: Bearer $NEAR" --data-binary 'wrong token')"
 check_eq "refused updates change no content" "first version" "$(curl -s "$URL/raw")"
 check_eq "refused updates change no ETag" "$E1" "$(curl -s -D - -o /dev/null "$URL/raw" | header ETag)"
 check_eq "delete with a wrong token: 403" 403 "$(status DELETE "$BASE/api/v1/items/$ID" -H "Authorization: Bearer x$TOKEN")"
@@ -184,17 +180,31 @@ check "at once (asserted: under 2.5 s after the delete)" \
 stop_server
 
 # --- a sweep of 100,000 expired items while a reader reads ------------------------------
-# The schema is the server's own: start it once on a fresh file, then fill
-# the file directly (expired rows, 1 KiB each) and one live item.
-DB="$TMP/big/linksync.db"
-STORE="sqlite:$DB"
-mkdir -p "$TMP/big"
+# The schema is the server's own: start it once on a fresh store, then fill
+# the store directly (expired rows, 1 KiB each) and one live item.
+new_store
 start_server
 stop_server
 LIVE=liveliveliveliveliveliveaa # canonical base32: the last character's low bits are 0
 NOW=$(date +%s)
 T0=$(now)
-sqlite3 "$DB" >/dev/null <<EOF
+if on_postgres; then
+	# Content in the row: 1 KiB each (below the size PostgreSQL compresses).
+	db_query "BEGIN;
+INSERT INTO items (id, kind, type, name, summary, size, created_at, updated_at, expires_at,
+                   version, reads_left, token_hash, content_hash, data)
+SELECT 'expired' || lpad(i::text, 19, '0'), 0, 'text/plain; charset=utf-8', NULL, NULL, 1024,
+       $NOW - 7200, $NOW - 7200, $NOW - 3600, 1, -1, decode(repeat('00', 32), 'hex'),
+       decode(repeat('00', 32), 'hex'),
+       decode(repeat(md5(i::text), 64), 'hex')
+FROM generate_series(1, 100000) i;
+INSERT INTO items (id, kind, type, name, summary, size, created_at, updated_at, expires_at,
+                   version, reads_left, token_hash, content_hash, data)
+VALUES ('$LIVE', 0, 'text/plain; charset=utf-8', 'live.txt', NULL, 10, $NOW, $NOW, $NOW + 86400,
+        1, -1, decode(repeat('00', 32), 'hex'), decode(repeat('00', 32), 'hex'), 'still here'::bytea);
+COMMIT;" >/dev/null
+else
+	sqlite3 "$DB" >/dev/null <<EOF
 PRAGMA journal_mode=WAL;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
@@ -211,9 +221,14 @@ INSERT INTO contents (item, data) SELECT rowid, CAST('still here' AS BLOB) FROM 
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 EOF
-check_eq "100,000 expired items inserted" 100001 "$(rows 'SELECT count(*) FROM items')"
+fi
+check_eq "100,000 expired items inserted" 100001 "$(db_count_items)"
 echo "# inserting them took $(elapsed "$T0" "$(now)") s"
-SIZE_BEFORE=$(stat -c %s "$DB")
+if on_postgres; then
+	SIZE_BEFORE=$(db_query "SELECT pg_total_relation_size('items')")
+else
+	SIZE_BEFORE=$(stat -c %s "$DB")
+fi
 echo "# the database holds $((SIZE_BEFORE / 1048576)) MiB"
 
 # The reader starts with the server (the sweep starts at once): it reads the
@@ -238,7 +253,7 @@ BASE="http://127.0.0.1:$PORT"
 	done
 ) &
 READER=$!
-swept() { [ "$(rows "SELECT count(*) FROM items WHERE expires_at < $NOW")" = 0 ]; }
+swept() { [ "$(db_count_items "expires_at < $NOW")" = 0 ]; }
 if wait_for 120 swept; then
 	TE=$(now)
 	SWEEP=$(elapsed "$TS" "$TE")
@@ -246,11 +261,13 @@ if wait_for 120 swept; then
 	echo "# sweep of 100,000 items: done within $SWEEP s of the server's start (rows counted every 50 ms)"
 else
 	TE=$(now)
-	fail "the sweep did not finish within 120 s ($(rows 'SELECT count(*) FROM items') rows left)"
+	fail "the sweep did not finish within 120 s ($(db_count_items) rows left)"
 fi
 # Let the reader go on through the compaction that follows the deletes.
 shrunk() { [ "$(stat -c %s "$DB")" -lt $((SIZE_BEFORE / 4)) ]; }
-if wait_for 30 shrunk; then
+if on_postgres; then
+	echo "skip - PostgreSQL gives space back by autovacuum, not by linksyncd (compact does nothing)"
+elif wait_for 30 shrunk; then
 	ok "the database file shrank after the sweep ($((SIZE_BEFORE / 1024)) KiB to $(($(stat -c %s "$DB") / 1024)) KiB)"
 	echo "# the file shrank within $(elapsed "$TS" "$(now)") s of the server's start"
 else
@@ -267,7 +284,7 @@ C1=$(cpu_ticks)
 TICK=$(getconf CLK_TCK)
 echo "# after the sweep the server used $(((C1 - C0) * 1000 / TICK)) ms of CPU in 3 s"
 check "the server is idle after the sweep (under 0.1 s of CPU in 3 s)" test $((C1 - C0)) -lt $((TICK / 10))
-check_eq "the live item survived the sweep" 1 "$(rows "SELECT count(*) FROM items")"
+check_eq "the live item survived the sweep" 1 "$(db_count_items)"
 N=$(wc -l <"$READS")
 check "the reader read during the sweep" test "$N" -gt 10
 check_eq "every read succeeded" "$N" "$(grep -c ' 200 ' "$READS")"

@@ -6,12 +6,12 @@
 # metadata, the item page's escaping, QR codes, ttl and reads, the owner's
 # update and delete, the uniform 404, 405 with Allow, and that a rejected
 # request stores nothing. Only bash, curl, coreutils, sed/grep/awk and the
-# sqlite3 shell are used, as on a fresh CI machine.
+# store's shell (sqlite3, or psql on PostgreSQL) are used, as on a fresh CI
+# machine.
 # shellcheck source=lib.sh disable=SC2016,SC2317 # single-quoted bash -c scripts; helpers run via check
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PUBLIC=http://lks.test:8080
-DB="$TMP/data/linksync.db"
 LOGS=()
 W="$TMP/work"
 mkdir -p "$W"
@@ -55,9 +55,9 @@ pct_decode() {
 	printf '%b' "$(printf '%s' "$s" | sed 's/%\([0-9A-Fa-f][0-9A-Fa-f]\)/\\x\1/g')"
 }
 
-# rows: items stored in the database file.
+# rows: items stored in the database.
 rows() {
-	sqlite3 "$DB" 'SELECT count(*) FROM items'
+	db_count_items
 }
 
 # req OUTNAME CURL-ARGS...: runs curl, body into $W/OUTNAME.body, headers into
@@ -426,7 +426,7 @@ check_eq "reads=1: first GET has the content" "read me once" "$(cat "$W/r1get.bo
 check "reads=1: limited content is not cached" grep -q no-store <<<"$(hdr Cache-Control "$W/r1get.h")"
 check_eq "reads=1: second GET is 404" 404 "$(req r1get2 "$BASE/$R1/raw")"
 check_eq "reads=1: then the metadata is 404" 404 "$(req r1meta "$BASE/api/v1/items/$R1")"
-check_eq "reads=1: the row is gone" 0 "$(sqlite3 "$DB" "SELECT count(*) FROM items WHERE id = '$R1'")"
+check_eq "reads=1: the row is gone" 0 "$(db_has_item "$R1")"
 create r2 -H 'Content-Type: text/plain' -H 'X-Linksync-Reads: 2' --data-binary 'twice' "$BASE/api/v1/items"
 R2=$ID
 check_eq "reads=2: GET /{id}" twice "$(curl -sS "$BASE/$R2")"
@@ -533,7 +533,7 @@ check_eq "deleted: delete again is 404" 404 "$(curl -sS -o /dev/null -w '%{http_
 	-H "Authorization: Bearer $OWN_TOKEN" "$BASE/api/v1/items/$OWN")"
 check_eq "deleted: update is 404" 404 "$(curl -sS -o /dev/null -w '%{http_code}' -X PUT \
 	-H "Authorization: Bearer $OWN_TOKEN" --data-binary x "$BASE/api/v1/items/$OWN")"
-check_eq "deleted: the row is gone" 0 "$(sqlite3 "$DB" "SELECT count(*) FROM items WHERE id = '$OWN'")"
+check_eq "deleted: the row is gone" 0 "$(db_has_item "$OWN")"
 
 # --- 404: the same answer for every kind of missing --------------------------
 req nf-unknown "$BASE/$NO_ID" >"$W/nf-unknown.code"

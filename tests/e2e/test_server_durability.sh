@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# End-to-end durability tests of linksyncd on SQLite: concurrent pushers record
-# every id the server acknowledged with 201, the server is killed with SIGKILL
-# in the middle of the load (twice), restarted on the same store, and every
-# acknowledged item must be there with byte-identical content; the database
-# must pass SQLite's integrity check. Then expiry: an item with ttl=2s is a 404
-# after 3 s, and the sweeper (every second) removes expired rows and their
-# content from the file even when nobody asks for them.
+# End-to-end durability tests of linksyncd, on SQLite or PostgreSQL:
+# concurrent pushers record every id the server acknowledged with 201, the
+# server is killed with SIGKILL in the middle of the load (twice), restarted
+# on the same store, and every acknowledged item must be there with
+# byte-identical content; no item may be half-written, and an SQLite file must
+# pass its integrity check. Then expiry: an item with ttl=2s is a 404 after
+# 3 s, and the sweeper (every second) removes expired rows and their content
+# from the store even when nobody asks for them.
 # shellcheck source=lib.sh disable=SC2016,SC2317 # single-quoted bash -c scripts; helpers run via check
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DB="$TMP/data/linksync.db"
 LOGS=()
 W="$TMP/work"
 PUSHERS=4
@@ -87,11 +87,14 @@ for round in $(seq 1 "$ROUNDS"); do
 	# The restarted server recovers the store itself (the sqlite3 shell looks
 	# only once the server has it open, so it cannot do the recovery for it).
 	start
-	check "round $round: database passes integrity_check after kill -9" \
-		test "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok
+	if on_postgres; then
+		echo "skip - round $round: no integrity_check on PostgreSQL (its own WAL recovery is not ours to test)"
+	else
+		check "round $round: database passes integrity_check after kill -9" \
+			test "$(db_query 'PRAGMA integrity_check')" = ok
+	fi
 	check_eq "round $round: no half-written item (every item has all its bytes)" 0 \
-		"$(sqlite3 "$DB" 'SELECT count(*) FROM items i LEFT JOIN contents c ON c.item = i.rowid
-			WHERE c.data IS NULL OR length(c.data) != i.size')"
+		"$(db_broken_items)"
 	missing=0
 	differ=0
 	while read -r id file; do
@@ -111,8 +114,8 @@ done
 first=$(head -n1 "$W/acked.1.1")
 check_eq "round 1 items survive round 2" 200 \
 	"$(curl -sS -o /dev/null -w '%{http_code}' "$BASE/${first%% *}/raw")"
-check_eq "contents has one row per item" "$(sqlite3 "$DB" 'SELECT count(*) FROM items')" \
-	"$(sqlite3 "$DB" 'SELECT count(*) FROM contents')"
+check_eq "every item has its content, and no content is left without its item" 0 \
+	"$(db_broken_items)"
 
 # --- Expiry and the sweeper --------------------------------------------------
 # before DEADLINE DESCRIPTION EXPECTED ACTUAL: check_eq, when we asked before
@@ -132,7 +135,7 @@ post_ttl() { # TTL CONTENT: prints the new id
 		--data-binary "$2" "$BASE/api/v1/items?ttl=$1" | tr -d '\n' | sed 's#.*/##'
 }
 rows_of() {
-	sqlite3 "$DB" "SELECT count(*) FROM items WHERE id = '$1'"
+	db_has_item "$1"
 }
 deadline=$(($(date +%s) + 2))
 SHORT=$(post_ttl 2s 'short-lived')
@@ -158,10 +161,8 @@ done
 check_eq "sweeper: expired item purged from the database" 0 "$(rows_of "$SHORT")"
 check_eq "sweeper: expired item nobody asked for purged" 0 "$(rows_of "$QUIET")"
 check_eq "sweeper: a live item stays" 1 "$(rows_of "$LONG")"
-check_eq "sweeper: contents follow items" "$(sqlite3 "$DB" 'SELECT count(*) FROM items')" \
-	"$(sqlite3 "$DB" 'SELECT count(*) FROM contents')"
-check_eq "sweeper: no expired rows left" 0 \
-	"$(sqlite3 "$DB" "SELECT count(*) FROM items WHERE expires_at <= strftime('%s','now')")"
+check_eq "sweeper: contents follow items" 0 "$(db_broken_items)"
+check_eq "sweeper: no expired rows left" 0 "$(db_count_items "expires_at <= $(date +%s)")"
 
 # An item that expires while the server is down is gone after the restart.
 deadline=$(($(date +%s) + 2))

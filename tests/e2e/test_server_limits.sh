@@ -8,7 +8,6 @@
 # shellcheck source=lib.sh disable=SC2016,SC2317 # single-quoted bash -c scripts; helpers run via check
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DB="$TMP/data/linksync.db"
 LOGS=()
 W="$TMP/work"
 LIMIT=1048576 # --max-size 1M
@@ -26,7 +25,7 @@ now_ms() {
 }
 
 rows() {
-	sqlite3 "$DB" 'SELECT count(*) FROM items'
+	db_count_items
 }
 
 # Background jobs to kill on the way out, whatever happens.

@@ -18,6 +18,10 @@ struct lks_store_ops {
 	int (*sweep)(lks_store *store, unsigned *purged, int64_t now, unsigned batch);
 	int (*compact)(lks_store *store);
 	int (*count)(lks_store *store, int64_t *count);
+	/* Change notifications of a shared store; NULL where only this process
+	 * writes (lks_store_watch then succeeds and never reports). */
+	int (*watch)(lks_store *store, lks_store_change_fn changed, void *ctx);
+	void (*unwatch)(lks_store *store);
 };
 
 /* Every backend's store begins with this header. */

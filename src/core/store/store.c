@@ -90,3 +90,20 @@ int lks_store_count(lks_store *store, int64_t *count)
 	*count = 0;
 	return store->ops->count(store, count);
 }
+
+int lks_store_watch(lks_store *store, lks_store_change_fn changed, void *ctx)
+{
+	/* A cache is only ever put in front of a single-writer backend, which
+	 * has nothing to report: its ops have no watch either. */
+	if (store->ops->watch == NULL)
+		return 0;
+	if (changed == NULL)
+		return lks_error_set(LKS_EINVAL, "lks_store_watch: no callback");
+	return store->ops->watch(store, changed, ctx);
+}
+
+void lks_store_unwatch(lks_store *store)
+{
+	if (store != NULL && store->ops->unwatch != NULL)
+		store->ops->unwatch(store);
+}

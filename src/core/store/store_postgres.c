@@ -9,15 +9,18 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define POOL_DEFAULT 4
 #define POOL_MAX 64
 #define POOL_WAIT_SECONDS 30
@@ -60,6 +63,11 @@ static const char *const migrations[SCHEMA_VERSION + 1] = {
 	      " data bytea NOT NULL);"
 	      "CREATE INDEX items_expires ON items (expires_at);"
 	      "CREATE INDEX items_used_up ON items (id) WHERE reads_left = 0;",
+	/* Version 2: end-to-end encrypted items keep the SHA-256 of their read
+	 * proof and their envelope's public header (NULL for other items).
+	 * Adding nullable columns without a default rewrites no row. */
+	[2] = "ALTER TABLE items ADD COLUMN proof_hash bytea,"
+	      " ADD COLUMN envelope_header bytea;",
 };
 
 enum {
@@ -77,10 +85,10 @@ enum {
 
 #define META_COLS                                                                   \
 	"id, kind, type, name, summary, size, created_at, updated_at, expires_at, " \
-	"version, reads_left, token_hash, content_hash"
-#define COL_DATA 13
+	"version, reads_left, token_hash, content_hash, proof_hash, envelope_header"
+#define COL_DATA 15
 #define LIVE "expires_at > $2 AND reads_left <> 0"
-#define MAX_PARAMS 14
+#define MAX_PARAMS 16
 
 struct statement {
 	const char *name;
@@ -89,6 +97,16 @@ struct statement {
 	Oid types[MAX_PARAMS];
 };
 
+/* Change notifications (lks_store_watch): one channel per schema, since one
+ * database may hold several linksync schemas (a channel name must stay under
+ * 64 bytes, hence the digest). The payload is "id version", version 0 when
+ * the item is gone. pg_notify in the statement itself is sent at its commit,
+ * and never for a change that rolled back. The notifying column comes last,
+ * after every column the row readers look at. */
+#define CHANNEL "'linksync_' || md5(current_schema())"
+#define NOTIFY_CHANGED "pg_notify(" CHANNEL ", id || ' ' || version)"
+#define NOTIFY_GONE "pg_notify(" CHANNEL ", id || ' 0')"
+
 #define T OID_TEXT
 #define I4 OID_INT4
 #define I8 OID_INT8
@@ -96,9 +114,9 @@ struct statement {
 static const struct statement statements[ST__N] = {
 	[ST_INSERT] = {"lks_insert",
 		       "INSERT INTO items (" META_COLS ", data) VALUES "
-		       "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-		       14,
-		       {T, I4, T, T, T, I8, I8, I8, I8, I8, I8, B, B, B}},
+		       "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+		       16,
+		       {T, I4, T, T, T, I8, I8, I8, I8, I8, I8, B, B, B, B, B}},
 	[ST_GET] = {"lks_get", "SELECT " META_COLS " FROM items WHERE id = $1 AND " LIVE, 2,
 		    {T, I8}},
 	[ST_READ] = {"lks_read", "SELECT " META_COLS ", data FROM items WHERE id = $1 AND " LIVE, 2,
@@ -116,15 +134,24 @@ static const struct statement statements[ST__N] = {
 			   "WHERE id = $1 AND expires_at > $2 AND reads_left < 0",
 			   2,
 			   {T, I8}},
-	[ST_DROP_USED] = {"lks_drop_used", "DELETE FROM items WHERE id = $1 AND reads_left = 0", 1,
+	[ST_DROP_USED] = {"lks_drop_used",
+			  "WITH gone AS (DELETE FROM items WHERE id = $1 AND reads_left = 0 "
+			  "RETURNING id) SELECT " NOTIFY_GONE " FROM gone",
+			  1,
 			  {T}},
 	[ST_UPDATE] = {"lks_update",
-		       "UPDATE items SET type = $3, name = $4, summary = $5, size = $6, "
-		       "content_hash = $7, kind = $8, data = $9, updated_at = $2, "
-		       "version = version + 1 WHERE id = $1 AND " LIVE " RETURNING " META_COLS,
-		       9,
-		       {T, I8, T, T, T, I8, B, I4, B}},
-	[ST_DELETE] = {"lks_delete", "DELETE FROM items WHERE id = $1", 1, {T}},
+		       "WITH changed AS (UPDATE items SET type = $3, name = $4, summary = $5, size = $6, "
+		       "content_hash = $7, kind = $8, data = $9, proof_hash = $10, "
+		       "envelope_header = $11, updated_at = $2, "
+		       "version = version + 1 WHERE id = $1 AND " LIVE " RETURNING " META_COLS ") "
+		       "SELECT *, " NOTIFY_CHANGED " FROM changed",
+		       11,
+		       {T, I8, T, T, T, I8, B, I4, B, B, B}},
+	[ST_DELETE] = {"lks_delete",
+		       "WITH gone AS (DELETE FROM items WHERE id = $1 RETURNING id) "
+		       "SELECT " NOTIFY_GONE " FROM gone",
+		       1,
+		       {T}},
 	/* SKIP LOCKED: sweepers on several nodes take disjoint rows instead of
 	 * waiting for each other (a row a reader holds waits for the next
 	 * sweep). Expired and used-up rows are two branches, each on its own
@@ -167,6 +194,7 @@ struct pg_store {
 	pthread_cond_t freed; /* a connection went back or a slot opened */
 	struct conn *idle;
 	unsigned opened; /* connections that exist or are being opened */
+	struct watch *watch; /* lks_store_watch's listener, or NULL */
 };
 
 #define STORE(x) ((struct pg_store *)(x))
@@ -448,6 +476,18 @@ static void p_bytes(struct params *p, const void *data, size_t len)
 	p->n++;
 }
 
+/* The proof hash and envelope header of an encrypted item, or two NULLs. */
+static void p_e2e(struct params *p, const lks_item *it)
+{
+	if (it->encrypted) {
+		p_bytes(p, it->proof_hash, LKS_HASH_BYTES);
+		p_bytes(p, it->envelope_header, LKS_ENVELOPE_HEADER_BYTES);
+	} else {
+		p_text(p, NULL);
+		p_text(p, NULL);
+	}
+}
+
 /* Runs a prepared statement with binary results; *out is the result when its
  * status is want. */
 static int exec(PGconn *pg, PGresult **out, int which, const struct params *p,
@@ -529,6 +569,13 @@ static int row_item(lks_item **out, const PGresult *r)
 	it->reads_left = get_int8(r, 10);
 	get_hash(r, 11, it->token_hash);
 	get_hash(r, 12, it->content_hash);
+	/* Only a complete proof hash and header make an encrypted item. */
+	if (!PQgetisnull(r, 0, 13) && PQgetlength(r, 0, 13) == LKS_HASH_BYTES &&
+	    !PQgetisnull(r, 0, 14) && PQgetlength(r, 0, 14) == LKS_ENVELOPE_HEADER_BYTES) {
+		it->encrypted = 1;
+		memcpy(it->proof_hash, PQgetvalue(r, 0, 13), LKS_HASH_BYTES);
+		memcpy(it->envelope_header, PQgetvalue(r, 0, 14), LKS_ENVELOPE_HEADER_BYTES);
+	}
 	if (!ok || it->type == NULL) {
 		lks_item_free(it);
 		return lks_error_set(LKS_ENOMEM, "out of memory");
@@ -597,6 +644,7 @@ static int op_put(PGconn *pg, void *arg)
 	p_int8(&p, it->reads_left);
 	p_bytes(&p, it->token_hash, LKS_HASH_BYTES);
 	p_bytes(&p, it->content_hash, LKS_HASH_BYTES);
+	p_e2e(&p, it); /* META_COLS end with these two, then data */
 	p_bytes(&p, a->content, a->len);
 	rc = exec(pg, &r, ST_INSERT, &p, PGRES_COMMAND_OK, "insert");
 	PQclear(r);
@@ -680,7 +728,7 @@ static int op_read(PGconn *pg, void *arg)
 		struct params d = {0};
 
 		p_text(&d, a->id);
-		if (exec(pg, &r, ST_DROP_USED, &d, PGRES_COMMAND_OK, "delete used") == 0)
+		if (exec(pg, &r, ST_DROP_USED, &d, PGRES_TUPLES_OK, "delete used") == 0)
 			PQclear(r);
 		lks_error_clear();
 	}
@@ -720,6 +768,7 @@ static int op_update(PGconn *pg, void *arg)
 	p_bytes(&p, a->ch->content_hash, LKS_HASH_BYTES);
 	p_int4(&p, (int32_t)a->ch->kind);
 	p_bytes(&p, a->content, a->len);
+	p_e2e(&p, a->ch);
 	rc = exec(pg, &r, ST_UPDATE, &p, PGRES_TUPLES_OK, "update");
 	if (rc < 0)
 		return rc;
@@ -758,10 +807,10 @@ static int op_delete(PGconn *pg, void *arg)
 	int rc;
 
 	p_text(&p, arg);
-	rc = exec(pg, &r, ST_DELETE, &p, PGRES_COMMAND_OK, "delete");
+	rc = exec(pg, &r, ST_DELETE, &p, PGRES_TUPLES_OK, "delete");
 	if (rc < 0)
 		return rc;
-	if (affected(r) == 0)
+	if (PQntuples(r) == 0) /* one row per deleted item (its notification) */
 		rc = lks_error_set(LKS_ENOTFOUND, "no such item");
 	PQclear(r);
 	return rc;
@@ -835,11 +884,14 @@ static void free_strv(char **v)
 	free(v);
 }
 
+static void pg_unwatch(lks_store *base);
+
 static void pg_close(lks_store *base)
 {
 	struct pg_store *s = STORE(base);
 	struct conn *c = s->idle;
 
+	pg_unwatch(base);
 	while (c != NULL) {
 		struct conn *next = c->next;
 		conn_free(c);
@@ -850,6 +902,331 @@ static void pg_close(lks_store *base)
 	free_strv(s->keys);
 	free_strv(s->vals);
 	free(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Change notifications (lks_store_watch): a connection of its own LISTENs on
+ * the schema's channel, and a thread waits on its socket. Updates, deletions
+ * and the taking of a last read send "id version" on that channel in their
+ * own statement (pg_notify, delivered at commit, so never for a change that
+ * rolled back). A connection that drops is opened again, with a back-off,
+ * and the callback is told that changes may have been missed. */
+
+#define WATCH_PING_IDLE 30     /* seconds of silence before checking the connection */
+#define WATCH_TIMEOUT 10       /* seconds a connect or a statement of the watch may take */
+#define WATCH_RETRY_MIN_MS 100 /* back-off between reconnections, doubled up to the max */
+#define WATCH_RETRY_MAX_MS 5000
+
+struct watch {
+	struct pg_store *s;
+	lks_store_change_fn changed;
+	void *ctx;
+	PGconn *pg;  /* NULL while cut off */
+	int stop[2]; /* a pipe: a byte in it stops the thread */
+	pthread_t thread;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events, the stop pipe has a byte, or the
+ * deadline (mono_ms) passes. Returns 1 when ready, 0 at the deadline, 2 when
+ * told to stop, -1 on a poll error. fd may be -1 (just wait). */
+static int watch_poll(struct watch *w, int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd fds[2] = {{w->stop[0], POLLIN, 0}, {fd, events, 0}};
+		int64_t left = deadline - mono_ms();
+		int n;
+
+		if (left < 0)
+			left = 0;
+		n = poll(fds, fd >= 0 ? 2 : 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (fds[0].revents != 0)
+			return 2;
+		if (n == 0)
+			return 0;
+		return 1;
+	}
+}
+
+/* Runs sql on the watch's connection without blocking the thread beyond the
+ * deadline or a stop. Notifications that arrive meanwhile stay queued in
+ * libpq for watch_deliver. Returns 0, 1 when told to stop, or LKS_ESTORE. */
+static int watch_exec(struct watch *w, PGconn *pg, const char *sql, ExecStatusType want,
+		      PGresult **out)
+{
+	int64_t deadline = mono_ms() + WATCH_TIMEOUT * 1000;
+	PGresult *last = NULL;
+	int rc = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (!PQsendQuery(pg, sql))
+		return pg_error(pg, NULL, "listen");
+	for (;;) {
+		int ready;
+
+		while (!PQisBusy(pg)) {
+			PGresult *r = PQgetResult(pg);
+
+			if (r == NULL)
+				goto done;
+			PQclear(last);
+			last = r;
+		}
+		ready = watch_poll(w, PQsocket(pg), POLLIN, deadline);
+		if (ready == 2) {
+			rc = 1;
+			goto out;
+		}
+		if (ready <= 0) {
+			rc = lks_error_set(LKS_ESTORE, "postgres listen: no answer in %d s",
+					   WATCH_TIMEOUT);
+			goto out;
+		}
+		if (!PQconsumeInput(pg)) {
+			rc = pg_error(pg, NULL, "listen");
+			goto out;
+		}
+	}
+done:
+	if (PQresultStatus(last) != want) {
+		rc = pg_error(pg, last, "listen");
+		goto out;
+	}
+	if (out != NULL) {
+		*out = last;
+		last = NULL;
+	}
+out:
+	PQclear(last);
+	return rc;
+}
+
+/* Connects (without blocking beyond WATCH_TIMEOUT or a stop) and LISTENs on
+ * the channel of the schema the tables are in. Sets w->pg. Returns 0, 1 when
+ * told to stop, LKS_ESTORE or LKS_ENOMEM. */
+static int watch_connect(struct watch *w)
+{
+	int64_t deadline = mono_ms() + WATCH_TIMEOUT * 1000;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	PGresult *r = NULL;
+	PGconn *pg;
+	char *channel = NULL, *sql = NULL;
+	int rc = 0;
+
+	pg = PQconnectStartParams((const char *const *)w->s->keys,
+				  (const char *const *)w->s->vals, 0);
+	if (pg == NULL)
+		return lks_error_set(LKS_ENOMEM, "out of memory");
+	while (st != PGRES_POLLING_OK) {
+		int ready;
+
+		if (st == PGRES_POLLING_FAILED || PQstatus(pg) == CONNECTION_BAD) {
+			char where[300], msg[512];
+
+			describe(where, sizeof(where), pg);
+			flatten(msg, sizeof(msg), PQerrorMessage(pg));
+			rc = lks_error_set(LKS_ESTORE, "cannot connect to PostgreSQL (%s): %s",
+					   where, msg);
+			goto out;
+		}
+		ready = watch_poll(w, PQsocket(pg), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+				   deadline);
+		if (ready == 2) {
+			rc = 1;
+			goto out;
+		}
+		if (ready <= 0) {
+			rc = lks_error_set(LKS_ESTORE, "cannot connect to PostgreSQL: no answer in %d s",
+					   WATCH_TIMEOUT);
+			goto out;
+		}
+		st = PQconnectPoll(pg);
+	}
+	PQsetNoticeProcessor(pg, quiet, NULL);
+	rc = watch_exec(w, pg, "SELECT " CHANNEL, PGRES_TUPLES_OK, &r);
+	if (rc != 0)
+		goto out;
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+		rc = lks_error_set(LKS_ESTORE, "postgres listen: no schema in the search_path");
+		goto out;
+	}
+	channel = PQescapeIdentifier(pg, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+	if (channel == NULL || asprintf(&sql, "LISTEN %s", channel) < 0) {
+		sql = NULL;
+		rc = lks_error_set(LKS_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = watch_exec(w, pg, sql, PGRES_COMMAND_OK, NULL);
+out:
+	PQclear(r);
+	PQfreemem(channel);
+	free(sql);
+	if (rc != 0) {
+		PQfinish(pg);
+		return rc;
+	}
+	w->pg = pg;
+	return 0;
+}
+
+/* Hands every queued notification to the callback. */
+static void watch_deliver(struct watch *w)
+{
+	for (;;) {
+		PGnotify *n = PQnotifies(w->pg);
+		const char *space;
+
+		if (n == NULL)
+			return;
+		/* "id version"; anything else on the channel is not ours. */
+		space = strchr(n->extra, ' ');
+		if (space != NULL && space - n->extra == LKS_ID_LEN) {
+			char id[LKS_ID_LEN + 1], *end = NULL;
+			long long version;
+
+			memcpy(id, n->extra, LKS_ID_LEN);
+			id[LKS_ID_LEN] = '\0';
+			errno = 0;
+			version = strtoll(space + 1, &end, 10);
+			if (errno == 0 && end != space + 1 && *end == '\0' && version >= 0)
+				w->changed(w->ctx, id, (int64_t)version);
+		}
+		PQfreemem(n);
+	}
+}
+
+static void watch_drop(struct watch *w)
+{
+	PQfinish(w->pg);
+	w->pg = NULL;
+}
+
+static void *watch_main(void *arg)
+{
+	struct watch *w = arg;
+	int64_t retry_ms = WATCH_RETRY_MIN_MS;
+	int64_t heard = mono_ms(); /* when the server last said anything */
+
+	for (;;) {
+		int ready, rc;
+
+		if (w->pg == NULL) {
+			if (watch_poll(w, -1, 0, mono_ms() + retry_ms) == 2)
+				break;
+			rc = watch_connect(w);
+			if (rc == 1)
+				break;
+			if (rc < 0) {
+				retry_ms = retry_ms * 2 > WATCH_RETRY_MAX_MS ? WATCH_RETRY_MAX_MS
+									 : retry_ms * 2;
+				continue;
+			}
+			retry_ms = WATCH_RETRY_MIN_MS;
+			heard = mono_ms();
+			w->changed(w->ctx, NULL, 0); /* what happened while cut off */
+			continue;
+		}
+		ready = watch_poll(w, PQsocket(w->pg), POLLIN, heard + WATCH_PING_IDLE * 1000);
+		if (ready == 2)
+			break;
+		if (ready < 0) {
+			watch_drop(w);
+			continue;
+		}
+		if (ready == 0) {
+			/* Silence: a connection cut without a FIN (a firewall, a
+			 * failover) would never say so; ask something. */
+			rc = watch_exec(w, w->pg, "SELECT 1", PGRES_TUPLES_OK, NULL);
+			if (rc == 1)
+				break;
+		} else {
+			rc = PQconsumeInput(w->pg) ? 0 : LKS_ESTORE;
+		}
+		if (rc < 0 || PQstatus(w->pg) != CONNECTION_OK) {
+			watch_drop(w);
+			continue;
+		}
+		heard = mono_ms();
+		watch_deliver(w);
+	}
+	watch_drop(w);
+	return NULL;
+}
+
+static void watch_free(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	watch_drop(w);
+	if (w->stop[0] >= 0)
+		close(w->stop[0]);
+	if (w->stop[1] >= 0)
+		close(w->stop[1]);
+	free(w);
+}
+
+static int pg_watch(lks_store *base, lks_store_change_fn changed, void *ctx)
+{
+	struct pg_store *s = STORE(base);
+	struct watch *w = NULL;
+	int rc;
+
+	if (s->watch != NULL)
+		return lks_error_set(LKS_EINVAL, "lks_store_watch: the store is watched already");
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return lks_error_set(LKS_ENOMEM, "out of memory");
+	w->s = s;
+	w->changed = changed;
+	w->ctx = ctx;
+	w->stop[0] = w->stop[1] = -1;
+	if (pipe2(w->stop, O_CLOEXEC) < 0) {
+		w->stop[0] = w->stop[1] = -1;
+		rc = lks_error_set(LKS_ENOMEM, "cannot make a pipe: %s", strerror(errno));
+		goto fail;
+	}
+	/* Listening before returning: a change committed after this call is
+	 * reported, as the contract says. */
+	rc = watch_connect(w);
+	if (rc != 0)
+		goto fail;
+	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+		rc = lks_error_set(LKS_ENOMEM, "cannot start the PostgreSQL listener thread");
+		goto fail;
+	}
+	s->watch = w;
+	return 0;
+fail:
+	watch_free(w);
+	return rc < 0 ? rc : lks_error_set(LKS_ESTORE, "postgres listen: stopped");
+}
+
+static void pg_unwatch(lks_store *base)
+{
+	struct pg_store *s = STORE(base);
+	struct watch *w = s->watch;
+	ssize_t n;
+
+	if (w == NULL)
+		return;
+	do
+		n = write(w->stop[1], "", 1);
+	while (n < 0 && errno == EINTR);
+	pthread_join(w->thread, NULL);
+	s->watch = NULL;
+	watch_free(w);
 }
 
 static const struct lks_store_ops postgres_ops = {
@@ -863,6 +1240,8 @@ static const struct lks_store_ops postgres_ops = {
 	.sweep = pg_sweep,
 	.compact = pg_compact,
 	.count = pg_count,
+	.watch = pg_watch,
+	.unwatch = pg_unwatch,
 };
 
 /* ------------------------------------------------------------------------ */

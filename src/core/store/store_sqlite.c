@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 enum {
 	ST_INSERT_ITEM,
@@ -34,20 +34,24 @@ enum {
 
 #define META_COLS                                                                      \
 	"i.id, i.kind, i.type, i.name, i.summary, i.size, i.created_at, i.updated_at, " \
-	"i.expires_at, i.version, i.reads_left, i.token_hash, i.content_hash"
+	"i.expires_at, i.version, i.reads_left, i.token_hash, i.content_hash, i.proof_hash, " \
+	"i.envelope_header"
+#define COL_DATA 15
 #define LIVE "i.expires_at > ?2 AND i.reads_left <> 0"
 
 static const char *const sql[ST__N] = {
 	[ST_INSERT_ITEM] = "INSERT INTO items (id, kind, type, name, summary, size, created_at, "
-			   "updated_at, expires_at, version, reads_left, token_hash, content_hash) "
-			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+			   "updated_at, expires_at, version, reads_left, token_hash, content_hash, "
+			   "proof_hash, envelope_header) "
+			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[ST_INSERT_CONTENT] = "INSERT INTO contents (item, data) VALUES (last_insert_rowid(), ?1)",
 	[ST_GET] = "SELECT " META_COLS " FROM items i WHERE i.id = ?1 AND " LIVE,
 	[ST_READ] = "SELECT " META_COLS ", c.data FROM items i JOIN contents c ON c.item = i.rowid "
 		    "WHERE i.id = ?1 AND " LIVE,
 	[ST_CONSUME] = "UPDATE items SET reads_left = reads_left - 1 WHERE id = ?1",
 	[ST_UPDATE_ITEM] = "UPDATE items SET type = ?3, name = ?4, summary = ?5, size = ?6, "
-			   "content_hash = ?7, kind = ?8, updated_at = ?2, version = version + 1 "
+			   "content_hash = ?7, kind = ?8, proof_hash = ?9, envelope_header = ?10, "
+			   "updated_at = ?2, version = version + 1 "
 			   "WHERE id = ?1 AND expires_at > ?2 AND reads_left <> 0",
 	[ST_UPDATE_CONTENT] = "UPDATE contents SET data = ?2 "
 			      "WHERE item = (SELECT rowid FROM items WHERE id = ?1)",
@@ -81,6 +85,11 @@ static const char schema_v1[] =
 	"CREATE TABLE IF NOT EXISTS contents (item INTEGER PRIMARY KEY, data BLOB NOT NULL);"
 	"CREATE TRIGGER IF NOT EXISTS items_delete AFTER DELETE ON items BEGIN"
 	" DELETE FROM contents WHERE item = old.rowid; END;";
+
+/* Schema version 2: end-to-end encrypted items keep the SHA-256 of their read
+ * proof and their envelope's public header (both NULL for other items). */
+static const char schema_v2[] = "ALTER TABLE items ADD COLUMN proof_hash BLOB;"
+				"ALTER TABLE items ADD COLUMN envelope_header BLOB;";
 
 struct conn {
 	sqlite3 *db;
@@ -220,6 +229,20 @@ static int bind_blob(sqlite3_stmt *st, int i, const void *data, size_t len)
 	return sqlite3_bind_blob64(st, i, data, len, SQLITE_STATIC);
 }
 
+/* The proof hash and envelope header of an encrypted item at parameters i
+ * and i + 1, or two NULLs. */
+static void bind_e2e(sqlite3_stmt *st, int i, const lks_item *it)
+{
+	if (it->encrypted) {
+		sqlite3_bind_blob(st, i, it->proof_hash, LKS_HASH_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(st, i + 1, it->envelope_header, LKS_ENVELOPE_HEADER_BYTES,
+				  SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(st, i);
+		sqlite3_bind_null(st, i + 1);
+	}
+}
+
 static char *col_strdup(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
@@ -258,6 +281,16 @@ static int row_item(lks_item **out, sqlite3_stmt *st)
 	it->reads_left = sqlite3_column_int64(st, 10);
 	col_hash(st, 11, it->token_hash);
 	col_hash(st, 12, it->content_hash);
+	/* Only a complete proof hash and header make an encrypted item. */
+	if (sqlite3_column_type(st, 13) == SQLITE_BLOB &&
+	    sqlite3_column_bytes(st, 13) == LKS_HASH_BYTES &&
+	    sqlite3_column_type(st, 14) == SQLITE_BLOB &&
+	    sqlite3_column_bytes(st, 14) == LKS_ENVELOPE_HEADER_BYTES) {
+		it->encrypted = 1;
+		memcpy(it->proof_hash, sqlite3_column_blob(st, 13), LKS_HASH_BYTES);
+		memcpy(it->envelope_header, sqlite3_column_blob(st, 14),
+		       LKS_ENVELOPE_HEADER_BYTES);
+	}
 	if (it->type == NULL || (sqlite3_column_type(st, 3) != SQLITE_NULL && it->name == NULL) ||
 	    (sqlite3_column_type(st, 4) != SQLITE_NULL && it->summary == NULL)) {
 		lks_item_free(it);
@@ -299,6 +332,7 @@ static int sq_put(lks_store *s, const lks_item *it, const void *content, size_t 
 	sqlite3_bind_int64(st, 11, it->reads_left);
 	sqlite3_bind_blob(st, 12, it->token_hash, LKS_HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 13, it->content_hash, LKS_HASH_BYTES, SQLITE_STATIC);
+	bind_e2e(st, 14, it);
 	rc = exec_stmt(c, st, "insert");
 	if (rc < 0)
 		goto fail;
@@ -362,8 +396,8 @@ static int read_row(struct conn *c, lks_item **out, void **content, size_t *len,
 	if (rc < 0)
 		goto out;
 	{
-		const void *blob = sqlite3_column_blob(st, 13);
-		size_t n = (size_t)sqlite3_column_bytes(st, 13);
+		const void *blob = sqlite3_column_blob(st, COL_DATA);
+		size_t n = (size_t)sqlite3_column_bytes(st, COL_DATA);
 
 		*content = malloc(n ? n : 1);
 		if (*content == NULL) {
@@ -444,6 +478,7 @@ static int sq_update(lks_store *s, lks_item **out, const char *id, const lks_ite
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)len);
 	sqlite3_bind_blob(st, 7, ch->content_hash, LKS_HASH_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int(st, 8, (int)ch->kind);
+	bind_e2e(st, 9, ch);
 	rc = exec_stmt(c, st, "update");
 	if (rc < 0)
 		goto fail;
@@ -630,9 +665,16 @@ static int migrate(struct sqlite_store *s)
 				   s->path, version, SCHEMA_VERSION);
 		goto out;
 	}
+	/* Each step in the same transaction: a crash leaves the old version. */
 	if (version < 1 &&
 	    (sqlite3_exec(c->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK ||
 	     sqlite3_exec(c->db, "PRAGMA user_version=1", NULL, NULL, NULL) != SQLITE_OK)) {
+		rc = db_error(c->db, "migrate");
+		goto out;
+	}
+	if (version < 2 &&
+	    (sqlite3_exec(c->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK ||
+	     sqlite3_exec(c->db, "PRAGMA user_version=2", NULL, NULL, NULL) != SQLITE_OK)) {
 		rc = db_error(c->db, "migrate");
 		goto out;
 	}
