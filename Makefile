@@ -1,7 +1,8 @@
 SHELL := /bin/bash
 # The two commands of the README, and the slower ones.
 #   make run    install what is missing, build, start linksyncd on SQLite
-#   make test   install, build (plain and with sanitizers), run every test
+#   make test   install, build (plain and with sanitizers), run every test on
+#               SQLite and on a throwaway PostgreSQL
 #   make test-pg  the end-to-end tests (and the PostgreSQL store's unit test)
 #                 again on a throwaway PostgreSQL, several nodes among them
 #   make bench  benchmarks against nginx (minutes)
@@ -31,6 +32,8 @@ run: build
 test:
 	@scripts/deps.sh build test
 	@$(MAKE) --no-print-directory test-plain test-asan test-browser test-fuzz
+	@$(MAKE) --no-print-directory test-pg
+	@$(MAKE) --no-print-directory test-pg PG_BUILD=$(ASAN_BUILD) PG_FLAGS="-DLKS_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
 
 test-plain:
 	@cmake -S . -B $(BUILD) -DLKS_WERROR=ON >/dev/null
@@ -52,7 +55,7 @@ test-asan:
 PG_BUILD ?= $(BUILD)
 test-pg:
 	@scripts/deps.sh build test
-	@cmake -S . -B $(PG_BUILD) -DLKS_WERROR=ON >/dev/null
+	@cmake -S . -B $(PG_BUILD) -DLKS_WERROR=ON $(PG_FLAGS) >/dev/null
 	@cmake --build $(PG_BUILD) -j$(JOBS)
 	@dir=$$(mktemp -d /tmp/lks-pg-XXXXXX) && \
 	trap '$(CURDIR)/scripts/pg.sh stop "$$dir" >/dev/null 2>&1 || true' EXIT && \
@@ -66,6 +69,7 @@ test-pg:
 test-browser:
 	npm ci --no-audit --no-fund --loglevel=error
 	node tools/bundle-noble.mjs --check
+	node tools/bundle-qr.mjs --check
 	LKS_BIN=$(CURDIR)/$(BUILD) node --test tests/js/
 	LKS_BIN=$(CURDIR)/$(BUILD) bash tests/browser/run.sh
 
