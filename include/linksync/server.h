@@ -26,6 +26,7 @@ typedef struct lks_server_config {
 	int sync_full;            /* SQLite synchronous=FULL */
 	uint64_t cache_bytes;     /* SQLite: small unlimited items kept in memory; 0 = none */
 	unsigned conn_memory;     /* bytes per connection for headers and buffers */
+	int group_commit;         /* creates share transactions (1, the default) or not */
 	int quiet;                /* no startup banner on stderr */
 } lks_server_config;
 

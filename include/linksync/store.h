@@ -38,6 +38,27 @@ const char *lks_store_backend(const lks_store *store);
  * committed, LKS_ESTORE or LKS_ENOMEM. */
 int lks_store_put(lks_store *store, const lks_item *item, const void *content, size_t len);
 
+/* A new item waiting for group commit (lks_store_put_async). The caller
+ * fills item, content, len, done and ctx, and keeps the struct, the item and
+ * the content alive until done is called. */
+typedef struct lks_store_put_job {
+	const lks_item *item;
+	const void *content;
+	size_t len;
+	void (*done)(struct lks_store_put_job *put); /* called once, after commit or failure */
+	void *ctx;
+	int rc;                     /* set before done: 0 committed, or the error */
+	char message[256];          /* the error's message, as lks_error_message */
+	struct lks_store_put_job *next; /* the store's, while queued */
+} lks_store_put_job;
+
+/* Queues a put to be committed together with the others waiting, in one
+ * transaction (group commit: one flush to disk for many items). done runs on
+ * the store's committer thread once the item is durable (rc 0) or could not
+ * be stored (rc < 0, with put->message); it must be quick. Returns 0 when
+ * queued, or LKS_ENOMEM (then done is never called). */
+int lks_store_put_async(lks_store *store, lks_store_put_job *put);
+
 /* Metadata of a live item (not expired, reads left) into *out (caller frees).
  * Returns 0, LKS_ENOTFOUND, LKS_ESTORE or LKS_ENOMEM. */
 int lks_store_get(lks_store *store, lks_item **out, const char *id, int64_t now);

@@ -268,46 +268,63 @@ static int wants_text(struct request *req, const char *put_name)
 	return accept != NULL && strncmp(accept, "text/plain", 10) == 0;
 }
 
-enum MHD_Result lks_handle_create(struct request *req, const char *put_name)
-{
+/* A create between its two calls of the handler: queued for group commit
+ * while the connection is suspended, then answered when it wakes. */
+struct lks_pending_create {
 	lks_item it;
 	char token[LKS_TOKEN_LEN + 1];
-	int64_t now = lks_now();
-	char *url = NULL;
-	json_t *o;
-	int rc;
+	lks_store_put_job job;
+};
 
-	memset(&it, 0, sizeof(it));
-	lks_error_clear();
-	rc = describe_content(req, &it, put_name, 1);
-	if (rc == 0)
-		rc = parse_lifetime(req, &it, now);
-	if (rc == 0)
-		rc = lks_id_new(it.id);
-	if (rc == 0)
-		rc = lks_token_new(token);
-	if (rc < 0)
-		goto fail;
-	lks_token_hash(it.token_hash, token, LKS_TOKEN_LEN);
-	it.created_at = it.updated_at = now;
-	it.version = 1;
-	rc = lks_store_put(req->srv->store, &it, req->body, req->len);
-	if (rc < 0)
-		goto fail;
-	url = lks_item_url(req->srv, it.id, NULL);
-	if (url == NULL) {
-		rc = lks_error_set(LKS_ENOMEM, "out of memory");
-		goto fail;
+void lks_pending_create_free(struct lks_pending_create *pc)
+{
+	if (pc == NULL)
+		return;
+	free(pc->it.type);
+	free(pc->it.name);
+	free(pc->it.summary);
+	free(pc);
+}
+
+/* On the store's committer thread: the item is durable (or refused); wake
+ * the connection, whose handler then answers. */
+static void create_committed(lks_store_put_job *job)
+{
+	struct request *req = job->ctx;
+	lks_server *srv = req->srv;
+
+	req->wait_state = LKS_WAIT_RESUMED;
+	MHD_resume_connection(req->conn);
+	/* The last thing touched: lks_server_stop waits for this count. */
+	__atomic_sub_fetch(&srv->creates_parked, 1, __ATOMIC_RELEASE);
+}
+
+/* The 201: the URL alone for curl -T and Accept: text/plain, else JSON. */
+static enum MHD_Result send_created(struct request *req, const lks_item *it, const char *token,
+				    const char *put_name)
+{
+	char *url = lks_item_url(req->srv, it->id, NULL);
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	json_t *o;
+
+	if (url == NULL)
+		return lks_send_error(req, LKS_ENOMEM, NULL);
+	if (!wants_text(req, put_name)) {
+		o = item_json(req->srv, it);
+		if (o != NULL)
+			json_object_set_new(o, "owner_token", json_string(token));
+		ret = send_json(req, MHD_HTTP_CREATED, o, url);
+		free(url);
+		return ret;
 	}
-	if (wants_text(req, put_name)) {
+	{
 		size_t n = strlen(url);
 		char *body = malloc(n + 2);
-		struct MHD_Response *resp;
-		enum MHD_Result ret;
 
 		if (body == NULL) {
-			rc = lks_error_set(LKS_ENOMEM, "out of memory");
-			goto fail;
+			free(url);
+			return lks_send_error(req, LKS_ENOMEM, NULL);
 		}
 		memcpy(body, url, n);
 		body[n] = '\n';
@@ -315,40 +332,79 @@ enum MHD_Result lks_handle_create(struct request *req, const char *put_name)
 		resp = MHD_create_response_from_buffer(n + 1, body, MHD_RESPMEM_MUST_FREE);
 		if (resp == NULL) {
 			free(body);
-			ret = MHD_NO;
-		} else {
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-						"text/plain; charset=utf-8");
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-			MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, url);
-			MHD_add_response_header(resp, "X-Linksync-Owner-Token", token);
-			lks_add_common_headers(resp);
-			ret = MHD_queue_response(req->conn, MHD_HTTP_CREATED, resp);
-			MHD_destroy_response(resp);
+			free(url);
+			return MHD_NO;
 		}
-		free(url);
-		free(it.type);
-		free(it.name);
-		free(it.summary);
-		return ret;
 	}
-	o = item_json(req->srv, &it);
-	if (o != NULL)
-		json_object_set_new(o, "owner_token", json_string(token));
-	free(it.type);
-	free(it.name);
-	free(it.summary);
-	{
-		enum MHD_Result ret = send_json(req, MHD_HTTP_CREATED, o, url);
-		free(url);
-		return ret;
-	}
-fail:
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, url);
+	MHD_add_response_header(resp, "X-Linksync-Owner-Token", token);
+	lks_add_common_headers(resp);
+	ret = MHD_queue_response(req->conn, MHD_HTTP_CREATED, resp);
+	MHD_destroy_response(resp);
 	free(url);
-	free(it.type);
-	free(it.name);
-	free(it.summary);
-	return lks_send_error(req, rc, lks_error_message());
+	return ret;
+}
+
+enum MHD_Result lks_handle_create(struct request *req, const char *put_name)
+{
+	struct lks_pending_create *pc = req->pending;
+	int64_t now = lks_now();
+	int rc;
+
+	if (pc != NULL) {
+		/* Second call: the committer has woken us. */
+		if (pc->job.rc < 0)
+			return lks_send_error(req, pc->job.rc, pc->job.message);
+		return send_created(req, &pc->it, pc->token, put_name);
+	}
+	pc = calloc(1, sizeof(*pc));
+	if (pc == NULL)
+		return lks_send_error(req, LKS_ENOMEM, NULL);
+	req->pending = pc;
+	lks_error_clear();
+	rc = describe_content(req, &pc->it, put_name, 1);
+	if (rc == 0)
+		rc = parse_lifetime(req, &pc->it, now);
+	if (rc == 0)
+		rc = lks_id_new(pc->it.id);
+	if (rc == 0)
+		rc = lks_token_new(pc->token);
+	if (rc < 0)
+		return lks_send_error(req, rc, lks_error_message());
+	lks_token_hash(pc->it.token_hash, pc->token, LKS_TOKEN_LEN);
+	pc->it.created_at = pc->it.updated_at = now;
+	pc->it.version = 1;
+	if (req->srv->cfg.group_commit) {
+		/* Park the connection (suspend first: the committer may finish
+		 * before lks_store_put_async returns) and let the committer
+		 * write this item with the others waiting. */
+		lks_server *srv = req->srv;
+
+		pc->job = (lks_store_put_job){.item = &pc->it, .content = req->body ? req->body : "",
+					      .len = req->len, .done = create_committed, .ctx = req};
+		/* Counted before the stopping test, so that lks_server_stop, which
+		 * sets stopping and then waits for the count, never misses one. */
+		__atomic_add_fetch(&srv->creates_parked, 1, __ATOMIC_ACQ_REL);
+		if (__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE)) {
+			__atomic_sub_fetch(&srv->creates_parked, 1, __ATOMIC_RELEASE);
+			return lks_send_error(req, LKS_EUNAVAILABLE, "The server is stopping.");
+		}
+		MHD_suspend_connection(req->conn);
+		req->wait_state = LKS_WAIT_PARKED;
+		rc = lks_store_put_async(srv->store, &pc->job);
+		if (rc == 0)
+			return MHD_YES;
+		req->wait_state = LKS_WAIT_NONE;
+		MHD_resume_connection(req->conn);
+		__atomic_sub_fetch(&srv->creates_parked, 1, __ATOMIC_RELEASE);
+		return lks_send_error(req, rc, lks_error_message());
+	}
+	rc = lks_store_put(req->srv->store, &pc->it, req->body, req->len);
+	if (rc < 0)
+		return lks_send_error(req, rc, lks_error_message());
+	return send_created(req, &pc->it, pc->token, put_name);
 }
 
 enum MHD_Result lks_handle_meta(struct request *req, const char *id)

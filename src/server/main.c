@@ -29,6 +29,7 @@ enum {
 	OPT_SWEEP,
 	OPT_SYNC_FULL,
 	OPT_CACHE,
+	OPT_GROUP_COMMIT,
 	OPT_CONN_MEMORY,
 	OPT_QUIET,
 	OPT_VERSION,
@@ -69,6 +70,8 @@ static const struct flag {
 	 "flush every commit to disk (survives power loss, not only crashes)"},
 	{"cache", 1, OPT_CACHE, "LINKSYNC_CACHE", "BYTES",
 	 "memory for small items read often, SQLite only (default 32M; 0 turns it off)"},
+	{"group-commit", 1, OPT_GROUP_COMMIT, "LINKSYNC_GROUP_COMMIT", "on|off",
+	 "write concurrent creates in one transaction (default on)"},
 	{"connection-memory", 1, OPT_CONN_MEMORY, "LINKSYNC_CONNECTION_MEMORY", "BYTES",
 	 "memory per connection, which bounds request headers (default 4K)"},
 	{"quiet", 0, OPT_QUIET, "LINKSYNC_QUIET", NULL, "print nothing but errors"},
@@ -162,6 +165,14 @@ static int apply(lks_server_config *cfg, int id, const char *name, const char *v
 		if (lks_size_parse(&size, v) < 0 || size > ((uint64_t)16 << 30))
 			return die(name, v, "use a size such as 32M (0 turns the cache off)");
 		cfg->cache_bytes = size;
+		break;
+	case OPT_GROUP_COMMIT:
+		if (strcmp(v, "on") == 0 || strcmp(v, "1") == 0)
+			cfg->group_commit = 1;
+		else if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+			cfg->group_commit = 0;
+		else
+			return die(name, v, "use on or off");
 		break;
 	case OPT_CONN_MEMORY:
 		if (lks_size_parse(&size, v) < 0 || size < 2048 || size > (1u << 20))

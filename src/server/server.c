@@ -39,6 +39,7 @@ void lks_server_config_init(lks_server_config *cfg)
 	 * any request header a browser or the CLI sends (about 1 KiB) and keeps
 	 * 10,000 idle connections near 50 MiB (32 KiB made it 330 MiB). */
 	cfg->conn_memory = 4096;
+	cfg->group_commit = 1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -419,6 +420,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (req == NULL)
 		return;
+	lks_pending_create_free(req->pending);
 	free(req->body);
 	free(req);
 	*con_cls = NULL;
@@ -653,6 +655,14 @@ void lks_server_stop(lks_server *srv)
 		pthread_cond_signal(&srv->sweep_cond);
 		pthread_mutex_unlock(&srv->sweep_lock);
 		pthread_join(srv->sweeper, NULL);
+	}
+	/* New creates are refused from here on (stopping is set above, or
+	 * below when the sweeper never ran); the parked ones are committed and
+	 * woken before libmicrohttpd goes away under them. */
+	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&srv->creates_parked, __ATOMIC_ACQUIRE) > 0) {
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
 	}
 	lks_waits_stop(srv);
 	if (srv->daemon != NULL)

@@ -36,6 +36,7 @@ struct lks_server {
 	pthread_cond_t sweep_cond;
 	int stopping;
 	uint64_t purged; /* items the sweeper deleted */
+	int creates_parked; /* creates waiting for their group commit */
 	struct lks_waits waits;
 };
 
@@ -51,7 +52,8 @@ struct request {
 	int has_body;      /* the route takes a body */
 	int too_big;       /* the body passed max_size: answer 413 at its end */
 	uint64_t drained;  /* bytes of an oversized body read so far */
-	enum lks_wait_state wait_state; /* a long poll's progress */
+	enum lks_wait_state wait_state; /* a long poll's or a group commit's progress */
+	struct lks_pending_create *pending; /* a create waiting for its commit (items.c) */
 	char *body;        /* the upload so far */
 	size_t len, cap;
 };
@@ -76,6 +78,10 @@ void lks_add_common_headers(struct MHD_Response *resp);
 /* A request header or query parameter; borrowed, NULL when absent. */
 const char *lks_header(struct request *req, const char *name);
 const char *lks_query(struct request *req, const char *name);
+
+/* Frees a create's state (items.c); NULL is fine. */
+struct lks_pending_create;
+void lks_pending_create_free(struct lks_pending_create *pc);
 
 /* Route handlers (items.c, content.c, pages.c). id is canonical. */
 enum MHD_Result lks_handle_create(struct request *req, const char *put_name);

@@ -9,6 +9,10 @@ struct lks_store_ops {
 	const char *name;
 	void (*close)(lks_store *store);
 	int (*put)(lks_store *store, const lks_item *item, const void *content, size_t len);
+	/* Stores every put of the list in one transaction and returns 0, or
+	 * stores none and returns the error (group.c then stores them one by one
+	 * to tell each its own result). NULL: group.c stores them one by one. */
+	int (*put_batch)(lks_store *store, lks_store_put_job *list);
 	int (*get)(lks_store *store, lks_item **out, const char *id, int64_t now);
 	int (*read)(lks_store *store, lks_item **out, void **content, size_t *len, const char *id,
 		    int64_t now, unsigned flags);
@@ -27,7 +31,12 @@ struct lks_store_ops {
 /* Every backend's store begins with this header. */
 struct lks_store {
 	const struct lks_store_ops *ops;
+	struct lks_group *group; /* group commit (group.c), made on first use */
 };
+
+/* Group commit (group.c): stops the committer, after it has finished what
+ * is queued. Called by lks_store_free before the backend closes. */
+void lks_group_stop(lks_store *store);
 
 int lks_store_sqlite_open(lks_store **out, const char *path, const lks_store_options *opts);
 

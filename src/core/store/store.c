@@ -32,8 +32,10 @@ int lks_store_open(lks_store **out, const char *url, const lks_store_options *op
 
 void lks_store_free(lks_store *store)
 {
-	if (store != NULL)
-		store->ops->close(store);
+	if (store == NULL)
+		return;
+	lks_group_stop(store);
+	store->ops->close(store);
 }
 
 const char *lks_store_backend(const lks_store *store)

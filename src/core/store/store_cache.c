@@ -151,6 +151,15 @@ static int ca_put(lks_store *s, const lks_item *item, const void *content, size_
 	return lks_store_put(CACHE(s)->inner, item, content, len);
 }
 
+static int ca_put_batch(lks_store *s, lks_store_put_job *list)
+{
+	lks_store *inner = CACHE(s)->inner;
+
+	if (inner->ops->put_batch == NULL)
+		return lks_error_set(LKS_EUNSUPPORTED, "no batches"); /* one by one, then */
+	return inner->ops->put_batch(inner, list);
+}
+
 static int ca_get(lks_store *s, lks_item **out, const char *id, int64_t now)
 {
 	int rc = lookup(CACHE(s), out, NULL, NULL, id, now);
@@ -220,6 +229,7 @@ static const struct lks_store_ops cache_ops = {
 	.name = NULL, /* lks_store_backend answers the inner backend's name */
 	.close = ca_close,
 	.put = ca_put,
+	.put_batch = ca_put_batch,
 	.get = ca_get,
 	.read = ca_read,
 	.update = ca_update,

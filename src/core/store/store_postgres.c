@@ -651,6 +651,36 @@ static int op_put(PGconn *pg, void *arg)
 	return rc;
 }
 
+/* A batch of puts in one transaction: one flush for all (group.c). */
+static int op_put_batch(PGconn *pg, void *arg)
+{
+	lks_store_put_job *put;
+	PGresult *r;
+	int rc = 0;
+
+	r = PQexec(pg, "BEGIN");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = pg_error(pg, r, "begin");
+	PQclear(r);
+	for (put = arg; put != NULL && rc == 0; put = put->next) {
+		struct op_put a = {put->item, put->content, put->len};
+		rc = op_put(pg, &a);
+	}
+	r = PQexec(pg, rc == 0 ? "COMMIT" : "ROLLBACK");
+	if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = pg_error(pg, r, "commit");
+	PQclear(r);
+	return rc;
+}
+
+static int pg_put_batch(lks_store *s, lks_store_put_job *list)
+{
+	for (lks_store_put_job *put = list; put != NULL; put = put->next)
+		if (content_fits(put->len) < 0)
+			return LKS_ESTORE;
+	return run(STORE(s), op_put_batch, list);
+}
+
 static int pg_put(lks_store *s, const lks_item *item, const void *content, size_t len)
 {
 	struct op_put a = {item, content, len};
@@ -1233,6 +1263,7 @@ static const struct lks_store_ops postgres_ops = {
 	.name = "postgres",
 	.close = pg_close,
 	.put = pg_put,
+	.put_batch = pg_put_batch,
 	.get = pg_get,
 	.read = pg_read,
 	.update = pg_update,

@@ -308,17 +308,12 @@ static int row_item(lks_item **out, sqlite3_stmt *st)
 			return LKS_ESTORE;     \
 	} while (0)
 
-static int sq_put(lks_store *s, const lks_item *it, const void *content, size_t len)
+/* Inserts one item and its content inside the caller's transaction. */
+static int insert_one(struct conn *c, const lks_item *it, const void *content, size_t len)
 {
-	struct conn *c;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = stmt(c, ST_INSERT_ITEM);
 	int rc;
 
-	CONN_OR_FAIL(c, s);
-	rc = exec_stmt(c, stmt(c, ST_BEGIN), "begin");
-	if (rc < 0)
-		return rc;
-	st = stmt(c, ST_INSERT_ITEM);
 	sqlite3_bind_text(st, 1, it->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, (int)it->kind);
 	sqlite3_bind_text(st, 3, it->type, -1, SQLITE_STATIC);
@@ -335,21 +330,45 @@ static int sq_put(lks_store *s, const lks_item *it, const void *content, size_t 
 	bind_e2e(st, 14, it);
 	rc = exec_stmt(c, st, "insert");
 	if (rc < 0)
-		goto fail;
+		return rc;
 	st = stmt(c, ST_INSERT_CONTENT);
-	if (bind_blob(st, 1, content, len) != SQLITE_OK) {
-		rc = db_error(c->db, "bind");
-		goto fail;
-	}
-	rc = exec_stmt(c, st, "insert content");
+	if (bind_blob(st, 1, content, len) != SQLITE_OK)
+		return db_error(c->db, "bind");
+	return exec_stmt(c, st, "insert content");
+}
+
+static int sq_put(lks_store *s, const lks_item *it, const void *content, size_t len)
+{
+	struct conn *c;
+	int rc;
+
+	CONN_OR_FAIL(c, s);
+	rc = exec_stmt(c, stmt(c, ST_BEGIN), "begin");
 	if (rc < 0)
-		goto fail;
-	rc = exec_stmt(c, stmt(c, ST_COMMIT), "commit");
+		return rc;
+	rc = insert_one(c, it, content, len);
+	if (rc == 0)
+		rc = exec_stmt(c, stmt(c, ST_COMMIT), "commit");
 	if (rc < 0)
-		goto fail;
-	return 0;
-fail:
-	rollback(c);
+		rollback(c);
+	return rc;
+}
+
+static int sq_put_batch(lks_store *s, lks_store_put_job *list)
+{
+	struct conn *c;
+	int rc;
+
+	CONN_OR_FAIL(c, s);
+	rc = exec_stmt(c, stmt(c, ST_BEGIN), "begin");
+	if (rc < 0)
+		return rc;
+	for (; list != NULL && rc == 0; list = list->next)
+		rc = insert_one(c, list->item, list->content, list->len);
+	if (rc == 0)
+		rc = exec_stmt(c, stmt(c, ST_COMMIT), "commit");
+	if (rc < 0)
+		rollback(c);
 	return rc;
 }
 
@@ -612,6 +631,7 @@ static const struct lks_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
 	.put = sq_put,
+	.put_batch = sq_put_batch,
 	.get = sq_get,
 	.read = sq_read,
 	.update = sq_update,
