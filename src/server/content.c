@@ -88,29 +88,29 @@ static char *disposition(const lks_item *it, int attachment)
 	return out;
 }
 
-static void add_validators(struct MHD_Response *resp, const lks_item *it)
+void lks_add_validators(struct MHD_Response *resp, const lks_item *it, int weak)
 {
-	char etag[48], date[40];
+	char etag[48], header[56], date[40];
 
 	lks_item_etag(it, etag, sizeof(etag));
+	snprintf(header, sizeof(header), "%s%s", weak ? "W/" : "", etag);
 	lks_time_http(date, sizeof(date), it->updated_at);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, header);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
 	/* Clients may keep a copy but must ask again: the owner can update it.
 	 * A limited item must not be kept where another reader could take it. */
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-				it->reads_left < 0 && !it->encrypted ? "private, no-cache"
-								     : "no-store");
+				it->reads_left < 0 ? "private, no-cache" : "no-store");
 }
 
-static enum MHD_Result not_modified(struct request *req, const lks_item *it)
+enum MHD_Result lks_send_not_modified(struct request *req, const lks_item *it, int weak)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret;
 
 	if (resp == NULL)
 		return MHD_NO;
-	add_validators(resp, it);
+	lks_add_validators(resp, it, weak);
 	lks_add_common_headers(resp);
 	ret = MHD_queue_response(req->conn, MHD_HTTP_NOT_MODIFIED, resp);
 	MHD_destroy_response(resp);
@@ -167,7 +167,7 @@ static int conditional(struct request *req, const lks_item *it, enum MHD_Result 
 		return SEND_CONTENT;
 	wait = wait_seconds(req);
 	if (wait == 0 || req->wait_state != LKS_WAIT_NONE) {
-		*answered = not_modified(req, it);
+		*answered = lks_send_not_modified(req, it, 0);
 		return ANSWERED;
 	}
 	lks_item_etag(it, etag, sizeof(etag));
@@ -251,7 +251,7 @@ enum MHD_Result lks_handle_raw(struct request *req, const char *id)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, it->type);
 	if (disp != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
-	add_validators(resp, it);
+	lks_add_validators(resp, it, 0);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, RAW_CSP);
 	lks_add_common_headers(resp);
 	ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);

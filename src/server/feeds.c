@@ -33,44 +33,6 @@ enum MHD_Result lks_send_see_other(struct request *req, const char *location)
 	return ret;
 }
 
-/* The weak form of the item's ETag: the feed's bytes carry a refresh hint
- * that follows the item's remaining life, so they are equivalent, not
- * identical, from one request to the next. */
-static void weak_etag(char *out, size_t outsz, const lks_item *it)
-{
-	char etag[48];
-
-	lks_item_etag(it, etag, sizeof(etag));
-	snprintf(out, outsz, "W/%s", etag);
-}
-
-static void add_validators(struct MHD_Response *resp, const lks_item *it)
-{
-	char etag[56], date[40];
-
-	weak_etag(etag, sizeof(etag), it);
-	lks_time_http(date, sizeof(date), it->updated_at);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, date);
-	/* Keep a copy, but ask again: the owner can update the item. */
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-				it->reads_left < 0 ? "private, no-cache" : "no-store");
-}
-
-static enum MHD_Result send_not_modified(struct request *req, const lks_item *it)
-{
-	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result ret;
-
-	if (resp == NULL)
-		return MHD_NO;
-	add_validators(resp, it);
-	lks_add_common_headers(resp);
-	ret = MHD_queue_response(req->conn, MHD_HTTP_NOT_MODIFIED, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
 /* 1 when name ends in ext (".ics"), in any case. */
 static int has_ext(const char *name, const char *ext)
 {
@@ -219,7 +181,7 @@ enum MHD_Result lks_send_export(struct request *req, const lks_item *it, void *c
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disp);
 	free(disp);
 	if (validators)
-		add_validators(resp, it);
+		lks_add_validators(resp, it, 1);
 	else
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, EXPORT_CSP);
@@ -266,7 +228,7 @@ static enum MHD_Result serve_export(struct request *req, const char *id, lks_kin
 	if (find(req, &it, id, kind, unlimited_only, &answered))
 		return answered;
 	if (lks_client_is_fresh(req, it)) {
-		answered = send_not_modified(req, it);
+		answered = lks_send_not_modified(req, it, 1);
 		lks_item_free(it);
 		return answered;
 	}

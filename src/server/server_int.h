@@ -114,6 +114,13 @@ enum MHD_Result lks_send_see_other(struct request *req, const char *location);
 enum MHD_Result lks_send_export(struct request *req, const lks_item *it, void *content, size_t len,
 				int validators);
 
+/* ETag (weak, W/"...", when the bytes vary with the time of the request, as
+ * a feed's refresh hint does), Last-Modified and Cache-Control of an item. */
+void lks_add_validators(struct MHD_Response *resp, const lks_item *it, int weak);
+
+/* 304 with the item's validators. */
+enum MHD_Result lks_send_not_modified(struct request *req, const lks_item *it, int weak);
+
 /* 1 when the client's copy of it is current: If-None-Match lists its ETag
  * (weak comparison), or, without If-None-Match (which then wins, RFC 9110),
  * If-Modified-Since is no earlier than its version's time. */
