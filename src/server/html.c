@@ -1,4 +1,4 @@
-/* Page text buffers: every piece of user content goes through buf_html. */
+/* Page text buffers; user content reaches them only through lks_page_text (page.h). */
 #include "html.h"
 
 #include <stdarg.h>
@@ -56,41 +56,6 @@ void buf_printf(struct buf *b, const char *fmt, ...)
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
-}
-
-void buf_html(struct buf *b, const char *s)
-{
-	const char *run = s;
-
-	if (s == NULL)
-		return;
-	for (; *s != '\0'; s++) {
-		const char *rep = NULL;
-
-		switch (*s) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		case '\'':
-			rep = "&#39;";
-			break;
-		}
-		if (rep != NULL) {
-			buf_add(b, run, (size_t)(s - run));
-			buf_puts(b, rep);
-			run = s + 1;
-		}
-	}
-	buf_add(b, run, (size_t)(s - run));
 }
 
 void buf_free(struct buf *b)

@@ -1,4 +1,5 @@
-/* A growing text buffer for pages, with HTML escaping of user content. */
+/* A growing text buffer for pages (user content goes through lks_page_text,
+ * page.h, which escapes it). */
 #ifndef LKS_SERVER_HTML_H
 #define LKS_SERVER_HTML_H
 
@@ -16,8 +17,6 @@ void buf_add(struct buf *b, const char *s, size_t n);
 void buf_puts(struct buf *b, const char *s);
 /* Appends printf output as it is: never pass user content through it. */
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends user content escaped for HTML text and attribute values. */
-void buf_html(struct buf *b, const char *s);
 /* Frees the buffer's memory. */
 void buf_free(struct buf *b);
 

@@ -191,6 +191,26 @@ stop_server() {
 	fi
 }
 
+# For command-line tests. expect_exit DESCRIPTION CODE COMMAND...: passes
+# when COMMAND exits with CODE; its stdout and stderr are kept in $OUT and $ERR.
+OUT="$TMP/out"
+ERR="$TMP/err"
+expect_exit() {
+	local what=$1 want=$2 got
+	shift 2
+	"$@" >"$OUT" 2>"$ERR"
+	got=$?
+	if [ "$got" = "$want" ]; then
+		ok "$what (exit $want)"
+	else
+		fail "$what (expected exit $want, got $got; stderr: $(head -c 300 "$ERR"))"
+	fi
+}
+# grep_ok DESCRIPTION PATTERN FILE
+grep_ok() {
+	if grep -q -- "$2" "$3"; then ok "$1"; else fail "$1 ('$2' not in: $(head -c 300 "$3"))"; fi
+}
+
 # finish: prints the closing line and exits non-zero on any failure.
 finish() {
 	echo "$PASSED passed, $FAILED failed"

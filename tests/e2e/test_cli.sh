@@ -8,25 +8,6 @@
 LS="$LINKSYNC"
 ID_RE='[a-z2-7]\{26\}'
 
-# expect_exit DESCRIPTION CODE COMMAND...: passes when COMMAND exits with CODE.
-# Its stdout and stderr are kept in $OUT and $ERR.
-OUT="$TMP/out"
-ERR="$TMP/err"
-expect_exit() {
-	local what=$1 want=$2 got
-	shift 2
-	"$@" >"$OUT" 2>"$ERR"
-	got=$?
-	if [ "$got" = "$want" ]; then
-		ok "$what (exit $want)"
-	else
-		fail "$what (expected exit $want, got $got; stderr: $(head -c 300 "$ERR"))"
-	fi
-}
-# grep_ok DESCRIPTION PATTERN FILE
-grep_ok() {
-	if grep -q -- "$2" "$3"; then ok "$1"; else fail "$1 ('$2' not in: $(head -c 300 "$3"))"; fi
-}
 mode_of() { stat -c %a "$1" 2>/dev/null; }
 
 start_server

@@ -13,22 +13,6 @@ if ! perl -MIO::Socket::INET -e 1 2>/dev/null; then
 	exit 0
 fi
 
-OUT="$TMP/out"
-ERR="$TMP/err"
-expect_exit() {
-	local what=$1 want=$2 got
-	shift 2
-	"$@" >"$OUT" 2>"$ERR"
-	got=$?
-	if [ "$got" = "$want" ]; then
-		ok "$what (exit $want)"
-	else
-		fail "$what (expected exit $want, got $got; stderr: $(head -c 300 "$ERR"))"
-	fi
-}
-grep_ok() {
-	if grep -q -- "$2" "$3"; then ok "$1"; else fail "$1 ('$2' not in: $(head -c 300 "$3"))"; fi
-}
 
 A=aaaaaaaaaaaaaaaaaaaaaaaaaa # hostile name
 B=bbbbbbbbbbbbbbbbbbbbbbbbbb # no name: id + extension of the type

@@ -9,22 +9,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LS="$LINKSYNC"
-OUT="$TMP/out"
-ERR="$TMP/err"
-expect_exit() {
-	local what=$1 want=$2 got
-	shift 2
-	"$@" >"$OUT" 2>"$ERR"
-	got=$?
-	if [ "$got" = "$want" ]; then
-		ok "$what (exit $want)"
-	else
-		fail "$what (expected exit $want, got $got; stderr: $(head -c 300 "$ERR"))"
-	fi
-}
-grep_ok() {
-	if grep -q -- "$2" "$3"; then ok "$1"; else fail "$1 ('$2' not in: $(head -c 300 "$3"))"; fi
-}
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 start_server
