@@ -119,8 +119,8 @@ int cli_follow(struct cli_global *g, const struct cli_ref *ref, const struct cli
 
 	memset(&tmp, 0, sizeof(tmp));
 	if (ref->had_key && !g->quiet)
-		cli_warn("the link's #key was not sent to the server; this version of linksync "
-			 "does not decrypt end-to-end encrypted items");
+		cli_warn("the link's #key was not sent to the server; --follow does not decrypt "
+			 "(use pull without --follow for an encrypted item)");
 	if (cli_http_catch_signals() < 0)
 		return cli_fail(CLI_EXIT_FAILURE, "%s", lks_error_message());
 	if (cli_wait_url(&wait_url, ref->fetch, FOLLOW_WAIT) < 0)

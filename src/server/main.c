@@ -47,7 +47,7 @@ static const struct flag {
 	{"listen", 1, OPT_LISTEN, "LINKSYNC_LISTEN", "ADDR:PORT",
 	 "address and port to listen on (default 0.0.0.0:8080; port 0 picks a free one)"},
 	{"store", 1, OPT_STORE, "LINKSYNC_STORE", "URL",
-	 "where items live: sqlite:PATH (default " LKS_STORE_DEFAULT_URL ")"},
+	 "where items live: sqlite:PATH or postgres://... (default " LKS_STORE_DEFAULT_URL ")"},
 	{"public-url", 1, OPT_PUBLIC_URL, "LINKSYNC_PUBLIC_URL", "URL",
 	 "base of every link, as other devices reach this server (default: from the LAN address)"},
 	{"max-size", 1, OPT_MAX_SIZE, "LINKSYNC_MAX_SIZE", "BYTES",
