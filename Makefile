@@ -24,7 +24,7 @@ deps:
 
 build: deps
 	@cmake -S . -B $(BUILD) -DLKS_WERROR=ON >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --build $(BUILD) -j$(JOBS) --target linksyncd linksync_cli
 
 run: build
 	./$(BUILD)/linksyncd --listen $(LISTEN) --store $(STORE)

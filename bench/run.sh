@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
 # linksync benchmark (`make bench`): measures linksyncd against nginx serving the
 # same 1 KiB of random bytes as a static file, in the same run, on loopback, with
-# wrk. It reports GET /{id}/raw throughput and p99 latency next to nginx's at two
-# connection counts, item creation (POST) with and without --sync-full, the QR
-# and item-page endpoints, and linksyncd's RSS idle and with 10,000 idle
-# keep-alive connections; then checks the targets of DESIGN.md. Every server it
-# starts is stopped on exit (trap); every load is bounded in time (wrk -d).
+# wrk. Sections (all by default, or those named on the command line, in this
+# order):
+#   get     GET /{id}/raw on SQLite next to nginx at 64 and 256 connections
+#           (and once more with the read cache off, at 64)
+#   qr      the QR images and the item page
+#   post    item creation: default durability and --sync-full, each with and
+#           without group commit when linksyncd has --group-commit
+#   pg      GET /{id}/raw and POST on PostgreSQL (a throwaway cluster from
+#           scripts/pg.sh), GET again next to nginx
+#   memory  RSS idle and with 10,000 idle keep-alive connections
+#   scale   stores filled directly with 10^4, 10^5 (and 10^6) items, SQLite
+#           and PostgreSQL: latency of reads of random ids, the sweeper's cost
+#           when nothing is due, and the time to sweep all of them expired
+# It reports req/s, p99 latency and the CPU time per request of the server
+# (with PostgreSQL's processes) and of wrk, and checks the targets of
+# DESIGN.md. Every server it starts is stopped on exit (trap); every load is
+# bounded in time (wrk -d, polling deadlines).
+#
+# usage: bench/run.sh [get] [qr] [post] [pg] [memory] [scale]
 #
 # Environment:
 #   LKS_BIN                  linksyncd to measure, as it is (default:
@@ -14,6 +28,11 @@
 #   LKS_BENCH_DURATION       seconds per wrk run (default 10)
 #   LKS_BENCH_ROUNDS         GET rounds per server and connection count (default 3)
 #   LKS_BENCH_IDLE_CONNS     idle connections for the memory test (default 10000)
+#   LKS_BENCH_SCALE_MAX      largest store of the scale section: 10000, 100000
+#                            (default) or 1000000 (adds minutes: see README)
+#   LKS_BENCH_SWEEP_TIMEOUT  seconds to wait for a sweep to empty a store (600)
+#   LKS_BENCH_COMPACT_WAIT   seconds to wait, after a SQLite sweep, for the
+#                            space to be given back (default 60)
 #   LKS_BENCH_OUT            where the result table is also written
 #                            (default bench/results-latest.txt; "-" for none)
 #   LKS_BENCH_NGINX_CACHE=1  give nginx an open_file_cache (a stricter yardstick:
@@ -28,11 +47,19 @@ LKS_BIN=${LKS_BIN:-$DEFAULT_BIN}
 DUR=${LKS_BENCH_DURATION:-10}
 ROUNDS=${LKS_BENCH_ROUNDS:-3}
 IDLE_CONNS=${LKS_BENCH_IDLE_CONNS:-10000}
+SCALE_MAX=${LKS_BENCH_SCALE_MAX:-100000}
+SWEEP_TIMEOUT=${LKS_BENCH_SWEEP_TIMEOUT:-600}
+COMPACT_WAIT=${LKS_BENCH_COMPACT_WAIT:-60}
 OUT=${LKS_BENCH_OUT:-$HERE/results-latest.txt}
 NGINX_CACHE=${LKS_BENCH_NGINX_CACHE:-0}
 CONNS_LIST=(64 256)
 WRK_THREADS=2
 PUBLIC_URL=http://127.0.0.1
+ALL_SECTIONS=(get qr post pg memory scale)
+# The scale section's wrk script draws from at most this many ids of the
+# store (a uniform sample of it): a million ids would cost each wrk thread
+# seconds and ~100 MB to load.
+SCALE_SAMPLE=100000
 # nginx lives in /usr/sbin, which a non-login root shell may lack.
 PATH=$PATH:/usr/sbin:/sbin
 
@@ -45,13 +72,44 @@ say() {
 	echo "bench: $*" >&2
 }
 
-for n in "$DUR" "$ROUNDS" "$IDLE_CONNS"; do
+usage() {
+	echo "usage: $0 [${ALL_SECTIONS[*]}]   (no argument: all sections)" >&2
+	exit 2
+}
+
+declare -A SEL=()
+if (($# == 0)); then
+	for s in "${ALL_SECTIONS[@]}"; do
+		SEL[$s]=1
+	done
+else
+	for a in "$@"; do
+		case $a in
+		get | qr | post | pg | memory | scale) SEL[$a]=1 ;;
+		all) for s in "${ALL_SECTIONS[@]}"; do SEL[$s]=1; done ;;
+		-h | --help) usage ;;
+		*) echo "bench: unknown section '$a'" >&2; usage ;;
+		esac
+	done
+fi
+want() {
+	[[ -n ${SEL[$1]:-} ]]
+}
+
+for n in "$DUR" "$ROUNDS" "$IDLE_CONNS" "$SWEEP_TIMEOUT" "$COMPACT_WAIT"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "LKS_BENCH_* values must be positive integers (got '$n')"
 done
+case $SCALE_MAX in
+10000 | 100000 | 1000000) ;;
+*) die "LKS_BENCH_SCALE_MAX must be 10000, 100000 or 1000000 (got '$SCALE_MAX')" ;;
+esac
 [[ $NGINX_CACHE == 0 || $NGINX_CACHE == 1 ]] || die "LKS_BENCH_NGINX_CACHE must be 0 or 1"
-for tool in nginx wrk cc curl cmp awk; do
+tools=(wrk cc curl cmp awk)
+(want get || want pg) && tools+=(nginx)
+want scale && tools+=(sqlite3 shuf)
+for tool in "${tools[@]}"; do
 	command -v "$tool" >/dev/null ||
-		die "'$tool' not found (Debian: apt-get install -y nginx wrk gcc curl)"
+		die "'$tool' not found (Debian: apt-get install -y nginx wrk gcc curl sqlite3)"
 done
 
 # The default binary is (re)built, incrementally, so that it is the tree's; a
@@ -68,6 +126,10 @@ if [[ $LKS_BIN == "$DEFAULT_BIN" ]]; then
 	rm -f "$build_log"
 fi
 [[ -x $LKS_BIN ]] || die "LKS_BIN=$LKS_BIN is not an executable"
+LKS_HELP=$("$LKS_BIN" --help 2>&1 || true)
+has_flag() {
+	grep -q -- "$1" <<<"$LKS_HELP"
+}
 
 # Every idle connection is a descriptor in the server and in the client.
 hard=$(ulimit -Hn)
@@ -75,18 +137,23 @@ if [[ $hard == unlimited ]] || ((hard > 65536)); then
 	hard=65536
 fi
 ulimit -n "$hard"
-if ((IDLE_CONNS + 256 > hard)); then
+if want memory && ((IDLE_CONNS + 256 > hard)); then
 	say "open-file limit is $hard: memory test reduced to $((hard - 256)) connections"
 	IDLE_CONNS=$((hard - 256))
 fi
 
 WORK=$(mktemp -d /tmp/lks-bench.XXXXXX)
-# nginx workers run as www-data and must reach the document root.
+# nginx workers run as www-data and PostgreSQL as postgres: both must reach
+# their folders in here.
 chmod 755 "$WORK"
-mkdir -p "$WORK/www" "$WORK/nginx" "$WORK/wrk" "$WORK/lks"
+mkdir -p "$WORK/www" "$WORK/nginx" "$WORK/wrk" "$WORK/lks" "$WORK/scale" "$WORK/report"
 NGINX_PID=
 LKS_PID=
+MAIN_PID=
+NOCACHE_PID=
 HELPER_PID=
+PG_DIR=
+PG_PID=
 
 stop_pid() {
 	local pid=$1
@@ -104,10 +171,20 @@ stop_pid() {
 
 cleanup() {
 	local rc=$?
+	trap - EXIT INT TERM
 	stop_pid "$HELPER_PID"
 	stop_pid "$LKS_PID"
+	stop_pid "$MAIN_PID"
+	stop_pid "$NOCACHE_PID"
 	# SIGTERM to the master is nginx's fast shutdown: it stops its workers.
 	stop_pid "$NGINX_PID"
+	if [[ -n $PG_DIR ]]; then
+		"$ROOT/scripts/pg.sh" stop "$PG_DIR" >/dev/null 2>&1 || say "could not stop PostgreSQL in $PG_DIR"
+	fi
+	if ((rc != 0)) && compgen -G "$WORK/report/*.txt" >/dev/null; then
+		say "stopped early; results so far:"
+		cat "$WORK"/report/*.txt >&2
+	fi
 	if [[ ${LKS_BENCH_KEEP:-0} == 1 ]]; then
 		say "kept $WORK"
 	else
@@ -127,6 +204,7 @@ export LKS_BENCH_BODY=$BODY
 
 start_nginx() {
 	local conf=$WORK/nginx/nginx.conf user_line='' cache_lines=''
+	[[ -z $NGINX_PID ]] || return 0
 	if [[ $NGINX_CACHE == 1 ]]; then
 		cache_lines="open_file_cache max=16 inactive=600s; open_file_cache_valid 600s;"
 	fi
@@ -180,6 +258,11 @@ EOF
 			# some other server on the port (the bytes are compared later).
 			if curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/item.bin" &&
 				sleep 0.2 && kill -0 "$NGINX_PID" 2>/dev/null; then
+				NGINX_URL=http://127.0.0.1:$NGINX_PORT/item.bin
+				curl -sf -o "$WORK/nginx.got" "$NGINX_URL" || die "nginx did not serve the file"
+				cmp -s "$BODY" "$WORK/nginx.got" || die "nginx served other bytes"
+				wrk -t"$WRK_THREADS" -c64 -d2s "$NGINX_URL" >/dev/null 2>&1 ||
+					die "wrk warm-up failed"
 				return 0
 			fi
 			sleep 0.1
@@ -192,26 +275,38 @@ EOF
 	die "nginx found no free port"
 }
 
+stop_nginx() {
+	stop_pid "$NGINX_PID"
+	NGINX_PID=
+}
+
 # ------------------------------------------------------------ linksyncd ---
 
-# start_lks NAME [FLAGS...]: a fresh linksyncd on a fresh store; sets LKS_PID
-# and LKS_PORT.
-start_lks() {
-	local name=$1 log=$WORK/lks/$1.log
-	shift
-	rm -f "$WORK/lks/$name.db"*
-	"$LKS_BIN" --quiet --listen 127.0.0.1:0 --store "sqlite:$WORK/lks/$name.db" \
+# start_lks_on NAME STORE_URL [FLAGS...]: a linksyncd on that store; sets
+# LKS_PID and LKS_PORT.
+start_lks_on() {
+	local name=$1 store=$2 log=$WORK/lks/$1.log
+	shift 2
+	"$LKS_BIN" --quiet --listen 127.0.0.1:0 --store "$store" \
 		--public-url "$PUBLIC_URL" --max-connections 20000 --timeout 300 "$@" \
 		2>"$log" &
 	LKS_PID=$!
 	LKS_PORT=
-	for _ in $(seq 100); do
-		kill -0 "$LKS_PID" 2>/dev/null || die "linksyncd exited: $(tail -n 5 "$log")"
+	for _ in $(seq 300); do
+		kill -0 "$LKS_PID" 2>/dev/null || die "linksyncd ($name) exited: $(tail -n 5 "$log")"
 		LKS_PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log" | head -n 1)
 		[[ -n $LKS_PORT ]] && return 0
 		sleep 0.1
 	done
-	die "linksyncd did not report its port: $(tail -n 5 "$log")"
+	die "linksyncd ($name) did not report its port: $(tail -n 5 "$log")"
+}
+
+# start_lks NAME [FLAGS...]: a fresh linksyncd on a fresh SQLite store.
+start_lks() {
+	local name=$1
+	shift
+	rm -f "$WORK/lks/$name.db"*
+	start_lks_on "$name" "sqlite:$WORK/lks/$name.db" "$@"
 }
 
 stop_lks() {
@@ -219,12 +314,12 @@ stop_lks() {
 	LKS_PID=
 }
 
-# push_item: POSTs the 1 KiB body; prints the new item's id.
+# push_item PORT: POSTs the 1 KiB body; prints the new item's id.
 push_item() {
-	local out=$WORK/lks/push.json code id
+	local port=$1 out=$WORK/lks/push.json code id
 	code=$(curl -s -o "$out" -w '%{http_code}' -X POST --data-binary "@$BODY" \
 		-H 'Content-Type: application/octet-stream' \
-		"http://127.0.0.1:$LKS_PORT/api/v1/items")
+		"http://127.0.0.1:$port/api/v1/items")
 	[[ $code == 201 ]] || die "POST /api/v1/items answered $code: $(head -c 300 "$out")"
 	id=$(sed -n 's/^ *"id": *"\([a-z0-9]*\)".*/\1/p' "$out" | head -n 1)
 	[[ -n $id ]] || die "no id in the POST answer: $(head -c 300 "$out")"
@@ -239,15 +334,80 @@ check_get() {
 	[[ $got == "$want $type"* ]] || die "GET $url answered '$got', expected '$want $type...'"
 }
 
+# check_bytes URL: the URL must serve exactly the benchmark's body.
+check_bytes() {
+	curl -sf -o "$WORK/lks.got" "$1" || die "linksyncd did not serve $1"
+	cmp -s "$BODY" "$WORK/lks.got" || die "linksyncd served other bytes at $1"
+}
+
+# The main server (SQLite, default settings) of the get and qr sections, and
+# a second one with the read cache off; each with one item.
+ensure_main() {
+	[[ -z $MAIN_PID ]] || return 0
+	start_lks main
+	MAIN_PID=$LKS_PID MAIN_PORT=$LKS_PORT LKS_PID=
+	MAIN_ID=$(push_item "$MAIN_PORT")
+	MAIN_BASE=http://127.0.0.1:$MAIN_PORT
+	check_bytes "$MAIN_BASE/$MAIN_ID/raw"
+	wrk -t"$WRK_THREADS" -c64 -d2s "$MAIN_BASE/$MAIN_ID/raw" >/dev/null 2>&1 || die "wrk warm-up failed"
+}
+
+stop_main() {
+	if [[ -n $MAIN_PID ]]; then
+		HWM_MAIN=$(rss_kib "$MAIN_PID" VmHWM)
+	fi
+	stop_pid "$MAIN_PID"
+	MAIN_PID=
+	stop_pid "$NOCACHE_PID"
+	NOCACHE_PID=
+}
+
+# ----------------------------------------------------------- PostgreSQL ---
+
+# pg_ensure: starts the throwaway cluster once; returns 1 (and says why) when
+# PostgreSQL is not installed.
+PG_STATE=unknown
+pg_ensure() {
+	local rc=0
+	case $PG_STATE in
+	up) return 0 ;;
+	missing) return 1 ;;
+	esac
+	command -v psql >/dev/null || {
+		PG_STATE=missing PG_WHY="psql not found (apt-get install postgresql)"
+		return 1
+	}
+	PG_DIR=$WORK/pg
+	"$ROOT/scripts/pg.sh" start "$PG_DIR" >/dev/null 2>"$WORK/pg-start.log" || rc=$?
+	if ((rc == 3)); then
+		PG_DIR='' PG_STATE=missing PG_WHY=$(tail -n 1 "$WORK/pg-start.log")
+		return 1
+	fi
+	((rc == 0)) || die "scripts/pg.sh start failed: $(tail -n 5 "$WORK/pg-start.log")"
+	PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+	PG_VERSION=$(pg_sql linksync "SHOW server_version")
+	PG_STATE=up
+}
+
+# pg_sql DB SQL: runs SQL in database DB, prints the rows unaligned.
+pg_sql() {
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -h "$PG_DIR" -U postgres -d "$1" -c "$2"
+}
+
+pg_store_url() {
+	echo "postgres:///$1?host=$PG_DIR&user=postgres"
+}
+
 # ------------------------------------------------------------- measuring ---
 
 CLK_TCK=$(getconf CLK_TCK)
 TIMEFORMAT='%U %S'
 
 # cpu_ticks PID: user+system ticks of a process and of its direct children
-# (nginx's workers), all threads included.
+# (nginx's workers, PostgreSQL's backends), all threads included.
 cpu_ticks() {
 	local root=$1
+	[[ -n $root ]] || { echo 0; return 0; }
 	# Field 2 (the command name) is in parentheses and may hold spaces: cut
 	# through the last ") ". After it, ppid is f[2], utime f[12], stime f[13].
 	# cat, not awk, reads the files: a process may end during the scan, and
@@ -281,21 +441,35 @@ median() {
 		END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+now_s() {
+	date +%s.%N
+}
+
+# elapsed T0: seconds since T0 (from now_s), one decimal.
+elapsed() {
+	awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'
+}
+
 # run_wrk KEY URL CONNS SERVER_PID [LUA_SCRIPT]: one bounded wrk run; stores
-# RPS[KEY], P99[KEY] (ms), ERR[KEY] (non-2xx/3xx answers + socket errors),
-# CPU[KEY] (server CPU microseconds per request) and WCPU[KEY] (wrk's).
-declare -A RPS P99 ERR ERRNOTE CPU WCPU MED_RPS MED_P99 MED_COST
+# RPS[KEY], P50[KEY] and P99[KEY] (ms), ERR[KEY] (non-2xx/3xx answers + socket
+# errors), CPU[KEY] (server CPU microseconds per request, PostgreSQL's
+# included when DB_PID is set), DBCPU[KEY] (PostgreSQL's part) and WCPU[KEY]
+# (wrk's).
+declare -A RPS P50 P99 ERR ERRNOTE CPU DBCPU WCPU MED_RPS MED_P99 MED_COST MED_CPU MED_DBCPU
+DB_PID=
 run_wrk() {
 	local key=$1 url=$2 conns=$3 pid=$4 script=${5:-} out=$WORK/wrk/$1.txt
-	local t0 t1 reqs non2xx sockerr p99raw args=()
+	local t0 t1 d0 d1 reqs non2xx sockerr args=()
 	[[ -n $script ]] && args=(-s "$HERE/$script")
 	t0=$(cpu_ticks "$pid")
+	d0=$(cpu_ticks "$DB_PID")
 	# `time` gives wrk's own CPU time: the load generator's share of the CPUs.
 	# wrk leaves answers slower than its timeout out of the latency histogram
 	# (it counts them as errors): 10 s keeps slow answers in the p99.
 	{ time wrk -t"$WRK_THREADS" -c"$conns" -d"${DUR}s" --timeout 10s --latency "${args[@]}" \
 		"$url" >"$out" 2>&1; } 2>"$out.time" || die "wrk failed: $(tail -n 5 "$out")"
 	t1=$(cpu_ticks "$pid")
+	d1=$(cpu_ticks "$DB_PID")
 	kill -0 "$pid" 2>/dev/null || die "the server (pid $pid) exited during $key"
 	# A failing script leaves wrk sending plain GETs: that is no result.
 	if grep -q '\.lua:' "$out"; then
@@ -303,8 +477,8 @@ run_wrk() {
 	fi
 	RPS[$key]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
 	[[ -n ${RPS[$key]} ]] || die "no Requests/sec in wrk output: $(cat "$out")"
-	p99raw=$(awk '$1 == "99%" { print $2 }' "$out")
-	P99[$key]=$(to_ms "$p99raw")
+	P50[$key]=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+	P99[$key]=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
 	reqs=$(awk '/ requests in / { print $1 }' "$out")
 	non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
 	sockerr=$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$out")
@@ -314,10 +488,13 @@ run_wrk() {
 			'/Socket errors:/ { sub(/^ *Socket errors: */, ""); print }' "$out")"
 		ERRNOTE[$key]=${ERRNOTE[$key]%; }
 	fi
-	CPU[$key]=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v r="$reqs" \
+	CPU[$key]=$(awk -v d=$((t1 - t0 + d1 - d0)) -v hz="$CLK_TCK" -v r="$reqs" \
+		'BEGIN { printf "%.1f", (r > 0 ? d * 1e6 / hz / r : 0) }')
+	DBCPU[$key]=$(awk -v d=$((d1 - d0)) -v hz="$CLK_TCK" -v r="$reqs" \
 		'BEGIN { printf "%.1f", (r > 0 ? d * 1e6 / hz / r : 0) }')
 	WCPU[$key]=$(awk -v r="$reqs" '{ printf "%.1f", (r > 0 ? ($1 + $2) * 1e6 / r : 0) }' "$out.time")
-	say "$(printf '%-24s %8s req/s  p99 %7s ms  errors %s' "$key" "${RPS[$key]}" "${P99[$key]}" "${ERR[$key]}")"
+	say "$(printf '%-26s %8s req/s  p99 %7s ms  cpu %6s us/req  errors %s' "$key" "${RPS[$key]}" \
+		"${P99[$key]}" "${CPU[$key]}" "${ERR[$key]}")"
 }
 
 rss_kib() {
@@ -328,85 +505,630 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
 }
 
+sum() {
+	awk -v a="$1" -v b="$2" 'BEGIN { print a + b }'
+}
+
+# Target verdicts, collected by the sections, printed at the end.
+TARGETS=()
+verdict() {
+	if awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; then echo "ok  "; else echo "MISS"; fi
+}
+
+# summarize_get PREFIX NAMES...: medians over the rounds of the keys
+# PREFIX-NAME-cC-rR, into MED_*[PREFIX-NAME-C].
+summarize_get() {
+	local prefix=$1 c s r k rs ps cs ds ws
+	shift
+	for c in "${CONNS_LIST[@]}"; do
+		for s in "$@"; do
+			rs=() ps=() cs=() ds=() ws=()
+			for r in $(seq "$ROUNDS"); do
+				k=$prefix-$s-c$c-r$r
+				[[ -n ${RPS[$k]:-} ]] || continue
+				rs+=("${RPS[$k]}") ps+=("${P99[$k]}") cs+=("${CPU[$k]}") ds+=("${DBCPU[$k]}")
+				ws+=("${WCPU[$k]}")
+			done
+			((${#rs[@]} > 0)) || continue
+			k=$prefix-$s-$c
+			MED_RPS[$k]=$(median "${rs[@]}")
+			MED_P99[$k]=$(median "${ps[@]}")
+			MED_CPU[$k]=$(median "${cs[@]}")
+			MED_DBCPU[$k]=$(median "${ds[@]}")
+			MED_COST[$k]=$(sum "${MED_CPU[$k]}" "$(median "${ws[@]}")")
+		done
+	done
+}
+
+# get_table PREFIX NAME:LABEL...: the GET table of a section; the first name
+# is nginx, the others are compared with it.
+get_table() {
+	local prefix=$1 c s label k n errs r rel cost line
+	shift
+	printf '%-6s %-20s %9s %8s %11s %10s %7s %9s %10s\n' conns server 'req/s' 'p99 ms' \
+		'cpu us/req' 'wrk us/req' errors 'vs nginx' 'cost ratio'
+	for c in "${CONNS_LIST[@]}"; do
+		for s in "$@"; do
+			n=${s%%:*} label=${s#*:}
+			k=$prefix-$n-$c
+			[[ -n ${MED_RPS[$k]:-} ]] || continue
+			errs=0
+			for r in $(seq "$ROUNDS"); do
+				errs=$((errs + ${ERR[$prefix-$n-c$c-r$r]:-0}))
+			done
+			rel='' cost=''
+			if [[ $n != nginx ]]; then
+				rel="$(ratio "${MED_RPS[$k]}" "${MED_RPS[$prefix-nginx-$c]}")x"
+				cost="$(ratio "${MED_COST[$prefix-nginx-$c]}" "${MED_COST[$k]}")x"
+			fi
+			printf '%-6s %-20s %9.0f %8s %11s %10s %7s %9s %10s\n' "$c" "$label" "${MED_RPS[$k]}" \
+				"${MED_P99[$k]}" "${MED_CPU[$k]}" \
+				"$(awk -v a="${MED_COST[$k]}" -v b="${MED_CPU[$k]}" 'BEGIN { printf "%.1f", a - b }')" \
+				"$errs" "$rel" "$cost"
+		done
+	done
+	echo "cost ratio: (nginx + wrk CPU per request) / (linksyncd + wrk CPU per request), the req/s"
+	echo "ratio to expect when the CPUs are the limit and nothing else runs: steadier on a busy machine"
+	echo "rounds (req/s):"
+	for c in "${CONNS_LIST[@]}"; do
+		for s in "$@"; do
+			n=${s%%:*}
+			line=
+			for r in $(seq "$ROUNDS"); do
+				line="$line ${RPS[$prefix-$n-c$c-r$r]:-}"
+			done
+			[[ -n ${line// /} ]] && printf '  c%-4s %-12s%s\n' "$c" "$n" "$line"
+		done
+	done
+	return 0
+}
+
+# post_row KEY LABEL GETKEY: one POST line, compared with the GET medians of
+# GETKEY (PREFIX-NAME-64).
+post_row() {
+	local k=$1 label=$2 g=$3
+	printf '%-28s %8s %8s %11s %8s %10s %7s %10sx %11sx\n' "$label" "${RPS[$k]}" "${P99[$k]}" \
+		"${CPU[$k]}" "${DBCPU[$k]}" "${WCPU[$k]}" "${ERR[$k]}" \
+		"$(ratio "${RPS[$k]}" "${MED_RPS[$g]:-0}")" \
+		"$(ratio "${MED_COST[$g]:-0}" "$(sum "${CPU[$k]}" "${WCPU[$k]}")")"
+}
+
+post_header() {
+	printf '%-28s %8s %8s %11s %8s %10s %7s %11s %12s\n' run 'req/s' 'p99 ms' 'cpu us/req' \
+		'of it pg' 'wrk us/req' errors 'vs its GET' 'cost vs GET'
+}
+
+# ------------------------------------------------------------- sections ---
+
+GC_FLAG=0
+has_flag --group-commit && GC_FLAG=1
+
+section_get() {
+	local c r
+	say "== get: GET /{id}/raw, SQLite, against nginx"
+	start_nginx
+	ensure_main
+	# The same with the read cache off: what SQLite itself costs.
+	if has_flag --cache; then
+		start_lks nocache --cache 0
+		NOCACHE_PID=$LKS_PID NOCACHE_PORT=$LKS_PORT LKS_PID=
+		NOCACHE_ID=$(push_item "$NOCACHE_PORT")
+		check_bytes "http://127.0.0.1:$NOCACHE_PORT/$NOCACHE_ID/raw"
+		wrk -t"$WRK_THREADS" -c64 -d2s "http://127.0.0.1:$NOCACHE_PORT/$NOCACHE_ID/raw" \
+			>/dev/null 2>&1 || die "wrk warm-up failed"
+	fi
+	# Alternating rounds, so drift in the machine's state hits all alike.
+	for c in "${CONNS_LIST[@]}"; do
+		for r in $(seq "$ROUNDS"); do
+			run_wrk "get-nginx-c$c-r$r" "$NGINX_URL" "$c" "$NGINX_PID"
+			run_wrk "get-lks-c$c-r$r" "$MAIN_BASE/$MAIN_ID/raw" "$c" "$MAIN_PID"
+			if ((c == 64)) && [[ -n $NOCACHE_PID ]]; then
+				run_wrk "get-nocache-c$c-r$r" "http://127.0.0.1:$NOCACHE_PORT/$NOCACHE_ID/raw" \
+					"$c" "$NOCACHE_PID"
+			fi
+		done
+	done
+	stop_pid "$NOCACHE_PID"
+	NOCACHE_PID=
+	summarize_get get nginx lks nocache
+	{
+		echo "GET 1 KiB on SQLite, median of $ROUNDS rounds (nginx: static file; linksyncd: GET /{id}/raw)"
+		get_table get nginx:nginx lks:linksyncd nocache:"linksyncd --cache 0"
+		echo
+	} >"$WORK/report/1-get.txt"
+	for c in "${CONNS_LIST[@]}"; do
+		r=$(ratio "${MED_RPS[get-lks-$c]}" "${MED_RPS[get-nginx-$c]}")
+		TARGETS+=("$(verdict "$r" 1.0) GET SQLite c$c >= 1.0x nginx (aim 1.6x): ${r}x req/s, $(ratio \
+			"${MED_COST[get-nginx-$c]}" "${MED_COST[get-lks-$c]}")x by CPU cost")
+	done
+	TARGETS+=("$(verdict 5 "${MED_P99[get-lks-256]}") GET SQLite p99 at c256 < 5 ms: ${MED_P99[get-lks-256]} ms (nginx's: ${MED_P99[get-nginx-256]} ms)")
+}
+
+section_qr() {
+	local k name
+	say "== qr: QR images and the item page"
+	ensure_main
+	check_get "$MAIN_BASE/$MAIN_ID/qr.svg" 200 image/svg+xml
+	check_get "$MAIN_BASE/$MAIN_ID/qr.png" 200 image/png
+	check_get "$MAIN_BASE/$MAIN_ID" 200 text/html "Accept: text/html"
+	run_wrk qr-svg "$MAIN_BASE/$MAIN_ID/qr.svg" 64 "$MAIN_PID"
+	run_wrk qr-png "$MAIN_BASE/$MAIN_ID/qr.png" 64 "$MAIN_PID"
+	run_wrk page "$MAIN_BASE/$MAIN_ID" 64 "$MAIN_PID" html.lua
+	{
+		echo "QR images and item page, SQLite, -c64"
+		printf '%-22s %9s %8s %11s %10s %7s %11s\n' endpoint 'req/s' 'p99 ms' 'cpu us/req' \
+			'wrk us/req' errors 'vs raw GET'
+		for k in qr-svg qr-png page; do
+			case $k in
+			qr-svg) name="GET /{id}/qr.svg" ;;
+			qr-png) name="GET /{id}/qr.png" ;;
+			page) name="GET /{id} (text/html)" ;;
+			esac
+			printf '%-22s %9s %8s %11s %10s %7s %11s\n' "$name" "${RPS[$k]}" "${P99[$k]}" \
+				"${CPU[$k]}" "${WCPU[$k]}" "${ERR[$k]}" \
+				"$([[ -n ${MED_RPS[get-lks-64]:-} ]] && echo "$(ratio "${RPS[$k]}" "${MED_RPS[get-lks-64]}")x" || echo -)"
+		done
+		echo
+	} >"$WORK/report/2-qr.txt"
+}
+
+# post_run KEY STORE_URL [FLAGS...]: a fresh linksyncd, one POST run, stopped.
+post_run() {
+	local key=$1 store=$2
+	shift 2
+	start_lks_on "$key" "$store" "$@"
+	push_item "$LKS_PORT" >/dev/null
+	run_wrk "$key" "http://127.0.0.1:$LKS_PORT/api/v1/items" 64 "$LKS_PID" post.lua
+	stop_lks
+}
+
+section_post() {
+	local sf=0 k g
+	say "== post: POST /api/v1/items, SQLite"
+	stop_main
+	has_flag --sync-full && sf=1
+	for k in post post-sf; do
+		[[ $k == post-sf ]] && ((!sf)) && continue
+		local flags=()
+		[[ $k == post-sf ]] && flags=(--sync-full)
+		rm -f "$WORK/lks/$k.db"*
+		post_run "$k" "sqlite:$WORK/lks/$k.db" "${flags[@]}"
+		if ((GC_FLAG)); then
+			rm -f "$WORK/lks/$k-nogc.db"*
+			post_run "$k-nogc" "sqlite:$WORK/lks/$k-nogc.db" "${flags[@]}" --group-commit off
+		fi
+	done
+	g=get-lks-64
+	{
+		echo "POST /api/v1/items on SQLite, 1 KiB application/octet-stream, -c64, a fresh store each"
+		post_header
+		post_row post "default" "$g"
+		((GC_FLAG)) && post_row post-nogc "--group-commit off" "$g"
+		if ((sf)); then
+			post_row post-sf "--sync-full" "$g"
+			((GC_FLAG)) && post_row post-sf-nogc "--sync-full --group-commit off" "$g"
+		else
+			echo "(--sync-full: not offered by this linksyncd)"
+		fi
+		if ((GC_FLAG)); then
+			echo "group commit gain (req/s with / without): default $(ratio "${RPS[post]}" "${RPS[post-nogc]}")x$(
+				((sf)) && echo ", --sync-full $(ratio "${RPS[post-sf]}" "${RPS[post-sf-nogc]}")x")"
+		else
+			echo "(group commit: this linksyncd has no --group-commit flag; measured as it is)"
+		fi
+		[[ -n ${MED_RPS[$g]:-} ]] ||
+			echo "(vs its GET: run the get section too for the GET medians)"
+		echo "vs its GET: req/s / linksyncd's median GET req/s (SQLite, -c64); cost vs GET:"
+		echo "its GET cost (server+wrk CPU per request) / this run's"
+		echo
+	} >"$WORK/report/3-post.txt"
+	if [[ -n ${MED_RPS[$g]:-} ]]; then
+		k=$(ratio "${RPS[post]}" "${MED_RPS[$g]}")
+		TARGETS+=("$(verdict "$k" 0.25) POST SQLite >= 0.25x its GET: ${k}x req/s, $(ratio \
+			"${MED_COST[$g]}" "$(sum "${CPU[post]}" "${WCPU[post]}")")x by CPU cost")
+		if ((sf)); then
+			k=$(ratio "${RPS[post-sf]}" "${MED_RPS[$g]}")
+			TARGETS+=("$(verdict "$k" 0.25) POST SQLite --sync-full >= 0.25x its GET: ${k}x req/s, $(ratio \
+				"${MED_COST[$g]}" "$(sum "${CPU[post-sf]}" "${WCPU[post-sf]}")")x by CPU cost")
+		fi
+	fi
+}
+
+section_pg() {
+	local c r k url base id
+	say "== pg: GET and POST on PostgreSQL"
+	stop_main
+	if ! pg_ensure; then
+		say "PostgreSQL skipped: $PG_WHY"
+		echo "PostgreSQL: skipped ($PG_WHY)" >"$WORK/report/4-pg.txt"
+		echo >>"$WORK/report/4-pg.txt"
+		return 0
+	fi
+	start_nginx
+	url=$(pg_store_url linksync)
+	start_lks_on pg-get "$url"
+	base=http://127.0.0.1:$LKS_PORT
+	id=$(push_item "$LKS_PORT")
+	check_bytes "$base/$id/raw"
+	wrk -t"$WRK_THREADS" -c64 -d2s "$base/$id/raw" >/dev/null 2>&1 || die "wrk warm-up failed"
+	for c in "${CONNS_LIST[@]}"; do
+		for r in $(seq "$ROUNDS"); do
+			run_wrk "pg-nginx-c$c-r$r" "$NGINX_URL" "$c" "$NGINX_PID"
+			DB_PID=$PG_PID
+			run_wrk "pg-lks-c$c-r$r" "$base/$id/raw" "$c" "$LKS_PID"
+			DB_PID=
+		done
+	done
+	stop_lks
+	stop_nginx
+	summarize_get pg nginx lks
+	DB_PID=$PG_PID
+	pg_sql linksync "TRUNCATE items"
+	post_run pg-post "$url"
+	if ((GC_FLAG)); then
+		pg_sql linksync "TRUNCATE items"
+		post_run pg-post-nogc "$url" --group-commit off
+	fi
+	DB_PID=
+	{
+		echo "PostgreSQL $PG_VERSION (scripts/pg.sh: Unix socket, default settings, synchronous_commit on;"
+		echo "linksyncd's default pool of 4 connections); cpu us/req includes PostgreSQL's processes"
+		echo "GET 1 KiB, median of $ROUNDS rounds, next to nginx again"
+		get_table pg nginx:nginx lks:"linksyncd postgres"
+		printf "PostgreSQL's part of linksyncd's cpu us/req:"
+		for c in "${CONNS_LIST[@]}"; do
+			printf '  c%s %s' "$c" "${MED_DBCPU[pg-lks-$c]}"
+		done
+		echo
+		echo
+		echo "POST /api/v1/items on PostgreSQL, 1 KiB, -c64 (table truncated before each run)"
+		post_header
+		post_row pg-post "default" pg-lks-64
+		if ((GC_FLAG)); then
+			post_row pg-post-nogc "--group-commit off" pg-lks-64
+			echo "group commit gain (req/s with / without): $(ratio "${RPS[pg-post]}" "${RPS[pg-post-nogc]}")x"
+		else
+			echo "(group commit: this linksyncd has no --group-commit flag; measured as it is)"
+		fi
+		echo "vs its GET: against linksyncd's median GET on PostgreSQL at -c64"
+		echo
+	} >"$WORK/report/4-pg.txt"
+	for c in "${CONNS_LIST[@]}"; do
+		r=$(ratio "${MED_RPS[pg-lks-$c]}" "${MED_RPS[pg-nginx-$c]}")
+		TARGETS+=("$(verdict "$r" 1.0) GET PostgreSQL c$c >= 1.0x nginx (aim 1.6x): ${r}x req/s, $(ratio \
+			"${MED_COST[pg-nginx-$c]}" "${MED_COST[pg-lks-$c]}")x by CPU cost")
+	done
+	TARGETS+=("$(verdict 5 "${MED_P99[pg-lks-256]}") GET PostgreSQL p99 at c256 < 5 ms: ${MED_P99[pg-lks-256]} ms (nginx's: ${MED_P99[pg-nginx-256]} ms)")
+	k=$(ratio "${RPS[pg-post]}" "${MED_RPS[pg-lks-64]}")
+	TARGETS+=("$(verdict "$k" 0.25) POST PostgreSQL >= 0.25x its GET: ${k}x req/s, $(ratio \
+		"${MED_COST[pg-lks-64]}" "$(sum "${CPU[pg-post]}" "${WCPU[pg-post]}")")x by CPU cost")
+}
+
+section_memory() {
+	local rss_idle rss_conns open failed alive m
+	say "== memory: $IDLE_CONNS idle connections"
+	stop_main
+	cc -std=c11 -O2 -Wall -Wextra -o "$WORK/idle_conns" "$HERE/idle_conns.c"
+	start_lks memory
+	push_item "$LKS_PORT" >/dev/null
+	sleep 1
+	rss_idle=$(rss_kib "$LKS_PID" VmRSS)
+	"$WORK/idle_conns" "$LKS_PORT" "$IDLE_CONNS" 8 >"$WORK/idle.out" 2>"$WORK/idle.err" &
+	HELPER_PID=$!
+	for _ in $(seq 1200); do
+		grep -q '^ready' "$WORK/idle.out" 2>/dev/null && break
+		kill -0 "$HELPER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q '^ready' "$WORK/idle.out" || die "idle_conns did not get ready: $(cat "$WORK/idle.err")"
+	sleep 2
+	rss_conns=$(rss_kib "$LKS_PID" VmRSS)
+	wait "$HELPER_PID" || true
+	HELPER_PID=
+	open=$(awk '$1 == "open" { print $2 }' "$WORK/idle.out")
+	failed=$(awk '$1 == "open" { print $4 }' "$WORK/idle.out")
+	alive=$(awk '$1 == "alive" { print $2 }' "$WORK/idle.out")
+	stop_lks
+	[[ $open == "$IDLE_CONNS" && $failed == 0 ]] ||
+		ERRNOTE[memory]="memory: $failed of $IDLE_CONNS idle connections failed"
+	m=$(awk -v k="$rss_conns" 'BEGIN { printf "%.1f", k / 1024 }')
+	{
+		echo "memory (linksyncd VmRSS, SQLite, default --connection-memory)"
+		printf '  idle, fresh server with one item:         %8.1f MiB\n' "$(awk -v k="$rss_idle" 'BEGIN { print k / 1024 }')"
+		printf '  with %5d idle keep-alive connections:    %8.1f MiB  (%s opened, %s failed, %s still open after the hold)\n' \
+			"$IDLE_CONNS" "$m" "$open" "$failed" "$alive"
+		printf '  per connection:                           %8.1f KiB\n' \
+			"$(awk -v a="$rss_conns" -v b="$rss_idle" -v n="$open" 'BEGIN { print (n > 0 ? (a - b) / n : 0) }')"
+		if [[ -n ${HWM_MAIN:-} ]]; then
+			printf '  peak of the get/qr server (VmHWM):        %8.1f MiB\n' "$(awk -v k="$HWM_MAIN" 'BEGIN { print k / 1024 }')"
+		fi
+		echo
+	} >"$WORK/report/5-memory.txt"
+	TARGETS+=("$(verdict 64 "$m") RSS at $IDLE_CONNS idle connections < 64 MiB: $m MiB")
+}
+
+# ---------------------------------------------------------------- scale ---
+
+# The stores of the scale section are filled directly, not through the API
+# (a million POSTs would take minutes): 1 KiB of random content per item, ids
+# random and canonical (26 base32 characters, the last one carrying two zero
+# bits), expires_at = BASE - n for the n-th item, so that every expiry
+# differs (the PostgreSQL sweep takes the oldest first).
+SQL_ID_SQLITE="substr(replace(replace(replace(replace(lower(hex(randomblob(13))), '0', '2'), '1', '3'), '8', '4'), '9', '5'), 1, 25) || substr('aeimquy4', 1 + n % 8, 1)"
+SQL_ID_PG="left(translate(md5(random()::text || g::text), '0189', '2345'), 25) || substr('aeimquy4', 1 + g % 8, 1)"
+
+# fill_sqlite DB N BASE: fills a store that linksyncd created (and that no
+# process has open).
+fill_sqlite() {
+	local db=$1 n=$2 base=$3 now
+	now=$(date +%s)
+	# No journal and no syncs while filling: a throwaway store. WAL again
+	# afterwards, as linksyncd keeps it.
+	sqlite3 "$db" >/dev/null <<EOF || die "filling $db failed"
+PRAGMA journal_mode=OFF;
+PRAGMA synchronous=OFF;
+PRAGMA cache_size=-262144;
+BEGIN;
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < $n)
+INSERT INTO items (id, kind, type, name, summary, size, created_at, updated_at, expires_at,
+	version, reads_left, token_hash, content_hash, proof_hash, envelope_header)
+SELECT $SQL_ID_SQLITE, 0, 'application/octet-stream', NULL, NULL, 1024, $now, $now, $base - n,
+	1, -1, randomblob(32), randomblob(32), NULL, NULL
+FROM g;
+INSERT INTO contents (item, data) SELECT rowid, randomblob(1024) FROM items;
+COMMIT;
+PRAGMA journal_mode=WAL;
+EOF
+}
+
+# fill_pg DB N BASE: the same into a PostgreSQL database that linksyncd
+# created; the content is 64 copies of an md5 (1 KiB rows stay inline and
+# uncompressed in PostgreSQL, like random bytes would).
+fill_pg() {
+	local db=$1 n=$2 base=$3 now
+	now=$(date +%s)
+	psql -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -U postgres -d "$db" >/dev/null <<EOF || die "filling $db failed"
+SET synchronous_commit = off;
+INSERT INTO items (id, kind, type, name, summary, size, created_at, updated_at, expires_at,
+	version, reads_left, token_hash, content_hash, data)
+SELECT $SQL_ID_PG, 0, 'application/octet-stream', NULL, NULL, 1024, $now, $now, $base - g,
+	1, -1, sha256(int8send(g)), sha256(int8send(-g)), decode(repeat(md5(g::text), 64), 'hex')
+FROM generate_series(1, $n) g;
+VACUUM ANALYZE items;
+EOF
+}
+
+# scale_reads KEY STORE DB_PID IDS [FLAGS...]: a linksyncd on the filled
+# store, reads of random ids at -c64.
+scale_reads() {
+	local key=$1 store=$2 dbpid=$3 ids=$4 id
+	shift 4
+	start_lks_on "$key" "$store" "$@"
+	id=$(head -n 1 "$ids")
+	check_get "http://127.0.0.1:$LKS_PORT/$id/raw" 200 application/octet-stream
+	export LKS_BENCH_IDS=$ids
+	wrk -t"$WRK_THREADS" -c64 -d2s -s "$HERE/ids.lua" "http://127.0.0.1:$LKS_PORT/" >/dev/null 2>&1 ||
+		die "wrk warm-up failed"
+	DB_PID=$dbpid
+	run_wrk "$key" "http://127.0.0.1:$LKS_PORT/" 64 "$LKS_PID" ids.lua
+	DB_PID=
+	stop_lks
+}
+
+# scale_idle KEY STORE DB_PID: CPU per second of an idle linksyncd whose
+# sweeper runs every second and finds nothing due (PostgreSQL's included).
+scale_idle() {
+	local key=$1 store=$2 dbpid=$3 a0 a1 b0 b1 t0
+	start_lks_on "$key" "$store" --sweep-interval 1s
+	sleep 2
+	t0=$(now_s)
+	a0=$(cpu_ticks "$LKS_PID") b0=$(cpu_ticks "$dbpid")
+	sleep 5
+	a1=$(cpu_ticks "$LKS_PID") b1=$(cpu_ticks "$dbpid")
+	IDLE_MS[$key]=$(awk -v d=$((a1 - a0 + b1 - b0)) -v hz="$CLK_TCK" -v t="$(elapsed "$t0")" \
+		'BEGIN { printf "%.1f", d * 1000 / hz / t }')
+	stop_lks
+}
+
+# scale_sweep KEY STORE DB_PID N PROBE [COMPACT_PROBE]: a linksyncd with a 1 s
+# sweep interval on a store whose N items have all expired; PROBE prints 0 once
+# no expired item is left. COMPACT_PROBE (SQLite) prints 0 once the free pages
+# have been given back. Sets SWEEP_S, SWEEP_US, COMPACT_S.
+declare -A IDLE_MS SWEEP_S SWEEP_US COMPACT_S FILL_S PREP_S
+scale_sweep() {
+	local key=$1 store=$2 dbpid=$3 n=$4 probe=$5 cprobe=${6:-} t0 lks db0 db1 deadline left
+	db0=$(cpu_ticks "$dbpid")
+	t0=$(now_s)
+	start_lks_on "$key" "$store" --sweep-interval 1s
+	deadline=$((SECONDS + SWEEP_TIMEOUT))
+	SWEEP_S[$key]=
+	while ((SECONDS < deadline)); do
+		left=$($probe) || die "sweep probe failed"
+		if [[ $left == 0 ]]; then
+			SWEEP_S[$key]=$(elapsed "$t0")
+			break
+		fi
+		sleep 0.2
+	done
+	# The server's CPU since it started, PostgreSQL's since just before.
+	lks=$(cpu_ticks "$LKS_PID")
+	db1=$(cpu_ticks "$dbpid")
+	SWEEP_US[$key]=$(awk -v d=$((lks + db1 - db0)) -v hz="$CLK_TCK" -v n="$n" \
+		'BEGIN { printf "%.1f", d * 1e6 / hz / n }')
+	if [[ -z ${SWEEP_S[$key]} ]]; then
+		SWEEP_S[$key]=">$SWEEP_TIMEOUT"
+		ERRNOTE[$key]="$key: the sweep did not finish within $SWEEP_TIMEOUT s"
+	fi
+	COMPACT_S[$key]=-
+	if [[ -n $cprobe && ${SWEEP_S[$key]} != ">"* ]]; then
+		deadline=$((SECONDS + COMPACT_WAIT))
+		COMPACT_S[$key]=">$(elapsed "$t0") (${COMPACT_WAIT} s wait: $($cprobe) free pages left)"
+		while ((SECONDS < deadline)); do
+			left=$($cprobe) || die "compaction probe failed"
+			if [[ $left == 0 ]]; then
+				COMPACT_S[$key]=$(elapsed "$t0")
+				break
+			fi
+			sleep 0.5
+		done
+		[[ $left == 0 ]] || COMPACT_S[$key]=">$(elapsed "$t0") ($left free pages left)"
+	fi
+	stop_lks
+}
+
+SCALE_DB=
+probe_sqlite_rows() {
+	sqlite3 -cmd '.timeout 10000' "$SCALE_DB" "SELECT count(*) FROM (SELECT 1 FROM items LIMIT 1)"
+}
+probe_sqlite_free() {
+	sqlite3 -cmd '.timeout 10000' "$SCALE_DB" "PRAGMA freelist_count"
+}
+# The newest expiry first: the sweeper deletes the oldest first, so this
+# finds a row at once until the very end.
+probe_pg_rows() {
+	pg_sql "$SCALE_DB" "SELECT count(*) FROM (SELECT 1 FROM items WHERE expires_at <= $SWEEP_NOW
+		ORDER BY expires_at DESC LIMIT 1) s"
+}
+
+scale_sqlite() {
+	local n=$1 db store t0 ids
+	db=$WORK/scale/sqlite-$n.db ids=$WORK/scale/ids-sqlite-$n.txt
+	store=sqlite:$db
+	rm -f "$db"*
+	# linksyncd creates the schema; then it is filled with no one else on it.
+	start_lks_on "sqlite-$n-schema" "$store"
+	stop_lks
+	say "filling SQLite with $n items"
+	t0=$(now_s)
+	fill_sqlite "$db" "$n" $(($(date +%s) + 30 * 86400))
+	FILL_S[sqlite-$n]=$(elapsed "$t0")
+	[[ $(sqlite3 "$db" "SELECT count(*) FROM items") == "$n" ]] || die "the SQLite fill is incomplete"
+	sqlite3 "$db" "SELECT id FROM items" | shuf -n "$SCALE_SAMPLE" >"$ids"
+	scale_reads "scale-sqlite-$n" "$store" "" "$ids"
+	if has_flag --cache; then
+		scale_reads "scale-sqlite0-$n" "$store" "" "$ids" --cache 0
+	fi
+	scale_idle "idle-sqlite-$n" "$store" ""
+	# Everything expired, 60 days back, every expiry still distinct.
+	t0=$(now_s)
+	sqlite3 "$db" "PRAGMA synchronous=OFF; UPDATE items SET expires_at = expires_at - 60 * 86400" ||
+		die "expiring the SQLite items failed"
+	PREP_S[sqlite-$n]=$(elapsed "$t0")
+	SCALE_DB=$db
+	say "sweeping $n expired items (SQLite)"
+	scale_sweep "sweep-sqlite-$n" "$store" "" "$n" probe_sqlite_rows probe_sqlite_free
+	[[ $(sqlite3 "$db" "SELECT count(*) FROM items") == 0 ]] || die "SQLite store not empty after the sweep"
+	rm -f "$db"*
+}
+
+scale_pg() {
+	local n=$1 db store t0 ids
+	db=scale_$n ids=$WORK/scale/ids-pg-$n.txt
+	pg_sql linksync "DROP DATABASE IF EXISTS $db" >/dev/null
+	pg_sql linksync "CREATE DATABASE $db" >/dev/null
+	store=$(pg_store_url "$db")
+	start_lks_on "pg-$n-schema" "$store"
+	stop_lks
+	say "filling PostgreSQL with $n items"
+	t0=$(now_s)
+	fill_pg "$db" "$n" $(($(date +%s) + 30 * 86400))
+	FILL_S[pg-$n]=$(elapsed "$t0")
+	[[ $(pg_sql "$db" "SELECT count(*) FROM items") == "$n" ]] || die "the PostgreSQL fill is incomplete"
+	pg_sql "$db" "SELECT id FROM items" | shuf -n "$SCALE_SAMPLE" >"$ids"
+	scale_reads "scale-pg-$n" "$store" "$PG_PID" "$ids"
+	scale_idle "idle-pg-$n" "$store" "$PG_PID"
+	# An UPDATE of every row would double the table (a new version of each
+	# row, then a VACUUM): fill it again, expired, instead.
+	t0=$(now_s)
+	SWEEP_NOW=$(date +%s)
+	pg_sql "$db" "TRUNCATE items" >/dev/null
+	fill_pg "$db" "$n" $((SWEEP_NOW - 1))
+	PREP_S[pg-$n]=$(elapsed "$t0")
+	SCALE_DB=$db
+	say "sweeping $n expired items (PostgreSQL)"
+	scale_sweep "sweep-pg-$n" "$store" "$PG_PID" "$n" probe_pg_rows
+	[[ $(pg_sql "$db" "SELECT count(*) FROM items") == 0 ]] || die "PostgreSQL store not empty after the sweep"
+	pg_sql linksync "DROP DATABASE $db" >/dev/null
+}
+
+section_scale() {
+	local sizes=() n b first k label
+	say "== scale: up to $SCALE_MAX stored items"
+	stop_main
+	for n in 10000 100000 1000000; do
+		((n <= SCALE_MAX)) && sizes+=("$n")
+	done
+	local backends=(sqlite)
+	if pg_ensure; then
+		backends+=(pg)
+	else
+		say "PostgreSQL skipped in the scale section: $PG_WHY"
+	fi
+	for b in "${backends[@]}"; do
+		for n in "${sizes[@]}"; do
+			"scale_$b" "$n"
+		done
+	done
+	{
+		echo "Scale: stores filled directly with N items of 1 KiB (all cached by the kernel: the machine has"
+		echo "$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo) GiB), GET /{id}/raw of random existing ids (bench/ids.lua: uniform over a"
+		echo "sample of up to $SCALE_SAMPLE of them), -c64, ${DUR} s; cpu includes PostgreSQL's processes"
+		printf '%-26s %9s %8s %9s %8s %8s %11s %7s %10s\n' store items 'fill s' 'req/s' 'p50 ms' \
+			'p99 ms' 'cpu us/req' errors 'p50 vs 1st'
+		for label in "sqlite:SQLite (--cache 32M)" "sqlite0:SQLite --cache 0" "pg:PostgreSQL"; do
+			b=${label%%:*} first=
+			for n in "${sizes[@]}"; do
+				k=scale-$b-$n
+				[[ -n ${RPS[$k]:-} ]] || continue
+				[[ -n $first ]] || first=${P50[$k]}
+				printf '%-26s %9s %8s %9s %8s %8s %11s %7s %9sx\n' "${label#*:}" "$n" \
+					"${FILL_S[${b%0}-$n]}" "${RPS[$k]}" "${P50[$k]}" "${P99[$k]}" "${CPU[$k]}" \
+					"${ERR[$k]}" "$(ratio "${P50[$k]}" "$first")"
+			done
+		done
+		echo "(the read cache holds at most 4096 items, so with N random ids few reads hit it)"
+		echo
+		echo "Sweeper: idle = CPU per second of an idle server sweeping every 1 s with nothing due;"
+		echo "sweep = from start (--sweep-interval 1s) until no expired item is left; compacted = SQLite"
+		echo "has given the free pages back (PRAGMA freelist_count = 0), waited for at most ${COMPACT_WAIT} s more"
+		printf '%-12s %9s %12s %9s %8s %13s  %s\n' store items 'idle ms/s' 'prep s' 'sweep s' \
+			'cpu us/item' 'compacted s'
+		for b in "${backends[@]}"; do
+			for n in "${sizes[@]}"; do
+				k=sweep-$b-$n
+				[[ -n ${SWEEP_S[$k]:-} ]] || continue
+				printf '%-12s %9s %12s %9s %8s %13s  %s\n' \
+					"$([[ $b == pg ]] && echo PostgreSQL || echo SQLite)" "$n" \
+					"${IDLE_MS[idle-$b-$n]}" "${PREP_S[$b-$n]}" "${SWEEP_S[$k]}" "${SWEEP_US[$k]}" \
+					"${COMPACT_S[$k]}"
+			done
+		done
+		echo "prep: making every item expired (SQLite: one UPDATE; PostgreSQL: a new fill, already expired)"
+		((SCALE_MAX < 1000000)) && echo "(10^6 items: LKS_BENCH_SCALE_MAX=1000000)"
+		echo
+	} >"$WORK/report/6-scale.txt"
+	for b in sqlite pg; do
+		first=${P50[scale-$b-${sizes[0]}]:-}
+		last=${P50[scale-$b-${sizes[-1]}]:-}
+		[[ -n $first && -n $last ]] || continue
+		k=$(ratio "$last" "$first")
+		TARGETS+=("$(verdict 1.5 "$k") reads flat, $b, ${sizes[0]} -> ${sizes[-1]} items (p50 within 1.5x): ${k}x")
+	done
+}
+
 # ------------------------------------------------------------------ run ---
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-say "linksyncd: $LKS_BIN; $DUR s per run, $ROUNDS GET rounds; work dir $WORK"
-say "load average before the run: $LOAD_START"
-start_nginx
-NGINX_URL=http://127.0.0.1:$NGINX_PORT/item.bin
-start_lks main
-ID=$(push_item)
-LKS_BASE=http://127.0.0.1:$LKS_PORT
-LKS_URL=$LKS_BASE/$ID/raw
+T_START=$SECONDS
+say "linksyncd: $LKS_BIN; sections: $(for s in "${ALL_SECTIONS[@]}"; do want "$s" && printf '%s ' "$s"; done)"
+say "$DUR s per run, $ROUNDS GET rounds; work dir $WORK; load average before: $LOAD_START"
+((GC_FLAG)) || say "this linksyncd has no --group-commit flag: POST is measured as it is"
 
-curl -sf -o "$WORK/nginx.got" "$NGINX_URL" || die "nginx did not serve the file"
-curl -sf -o "$WORK/lks.got" "$LKS_URL" || die "linksyncd did not serve the item"
-cmp -s "$BODY" "$WORK/nginx.got" || die "nginx served other bytes"
-cmp -s "$BODY" "$WORK/lks.got" || die "linksyncd served other bytes"
-check_get "$LKS_BASE/$ID/qr.svg" 200 image/svg+xml
-check_get "$LKS_BASE/$ID/qr.png" 200 image/png
-check_get "$LKS_BASE/$ID" 200 text/html "Accept: text/html"
-
-# 1. GET: a short warm-up of each, then alternating rounds, so drift in the
-# machine's state hits both servers alike.
-say "GET /raw against nginx"
-wrk -t"$WRK_THREADS" -c64 -d2s "$NGINX_URL" >/dev/null 2>&1 || die "wrk warm-up failed"
-wrk -t"$WRK_THREADS" -c64 -d2s "$LKS_URL" >/dev/null 2>&1 || die "wrk warm-up failed"
-for c in "${CONNS_LIST[@]}"; do
-	for r in $(seq "$ROUNDS"); do
-		run_wrk "get-nginx-c$c-r$r" "$NGINX_URL" "$c" "$NGINX_PID"
-		run_wrk "get-lks-c$c-r$r" "$LKS_URL" "$c" "$LKS_PID"
-	done
+for s in "${ALL_SECTIONS[@]}"; do
+	want "$s" && "section_$s"
 done
-
-# 2. The QR images and the item page.
-say "QR and page endpoints"
-run_wrk qr-svg "$LKS_BASE/$ID/qr.svg" 64 "$LKS_PID"
-run_wrk qr-png "$LKS_BASE/$ID/qr.png" 64 "$LKS_PID"
-run_wrk page "$LKS_BASE/$ID" 64 "$LKS_PID" html.lua
-HWM_MAIN=$(rss_kib "$LKS_PID" VmHWM)
-
-# 3. POST: item creation, default durability, then --sync-full on a fresh store.
-say "POST /api/v1/items"
-run_wrk post "$LKS_BASE/api/v1/items" 64 "$LKS_PID" post.lua
-HWM_MAIN=$(rss_kib "$LKS_PID" VmHWM)
-stop_lks
-stop_pid "$NGINX_PID"
-NGINX_PID=
-SYNC_FULL=0
-if "$LKS_BIN" --help 2>&1 | grep -q -- '--sync-full'; then
-	SYNC_FULL=1
-	start_lks syncfull --sync-full
-	push_item >/dev/null
-	run_wrk post-sync-full "http://127.0.0.1:$LKS_PORT/api/v1/items" 64 "$LKS_PID" post.lua
-	stop_lks
-fi
-
-# 4. Memory: a fresh server, idle, then holding IDLE_CONNS keep-alive
-# connections that each completed one request.
-say "memory with $IDLE_CONNS idle connections"
-cc -std=c11 -O2 -Wall -Wextra -o "$WORK/idle_conns" "$HERE/idle_conns.c"
-start_lks memory
-push_item >/dev/null
-sleep 1
-RSS_IDLE=$(rss_kib "$LKS_PID" VmRSS)
-"$WORK/idle_conns" "$LKS_PORT" "$IDLE_CONNS" 8 >"$WORK/idle.out" 2>"$WORK/idle.err" &
-HELPER_PID=$!
-for _ in $(seq 1200); do
-	grep -q '^ready' "$WORK/idle.out" 2>/dev/null && break
-	kill -0 "$HELPER_PID" 2>/dev/null || break
-	sleep 0.1
-done
-grep -q '^ready' "$WORK/idle.out" || die "idle_conns did not get ready: $(cat "$WORK/idle.err")"
-sleep 2
-RSS_CONNS=$(rss_kib "$LKS_PID" VmRSS)
-wait "$HELPER_PID" || true
-HELPER_PID=
-CONNS_OPEN=$(awk '$1 == "open" { print $2 }' "$WORK/idle.out")
-CONNS_FAILED=$(awk '$1 == "open" { print $4 }' "$WORK/idle.out")
-CONNS_ALIVE=$(awk '$1 == "alive" { print $2 }' "$WORK/idle.out")
-stop_lks
+stop_main
+stop_nginx
 
 # --------------------------------------------------------------- report ---
 
@@ -416,9 +1138,11 @@ REPORT=$WORK/report.txt
 	commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	git -C "$ROOT" diff --quiet HEAD -- src include 2>/dev/null || commit="$commit+dirty"
 	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-	echo "linksync benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit"
-	echo "linksyncd: $LKS_BIN, built $(date -u -r "$LKS_BIN" '+%Y-%m-%d %H:%M UTC')"
+	echo "linksync benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, $((SECONDS - T_START)) s"
+	echo "linksyncd: $LKS_BIN, built $(date -u -r "$LKS_BIN" '+%Y-%m-%d %H:%M UTC')$(
+		((GC_FLAG)) && echo ", has --group-commit" || echo ", no --group-commit flag")"
 	echo "machine: $(nproc) CPUs ($cpu); $(nginx -v 2>&1 | sed 's/^nginx version: //'); $(wrk -v 2>&1 | head -n 1 | awk '{ print "wrk " $2 }')"
+	echo "sections: $(for s in "${ALL_SECTIONS[@]}"; do want "$s" && printf '%s ' "$s"; done)"
 	echo "runs: wrk -t$WRK_THREADS -cN -d${DUR}s --timeout 10s --latency, keep-alive, loopback; wrk shares the CPUs with the server"
 	if [[ $NGINX_CACHE == 1 ]]; then
 		echo "nginx: static file, sendfile, access_log off, open_file_cache on (LKS_BENCH_NGINX_CACHE=1)"
@@ -428,108 +1152,25 @@ REPORT=$WORK/report.txt
 	echo "cpu us/req: server CPU time (user+sys, all threads/workers) per answered request"
 	echo "load average (1/5/15 min): $LOAD_START before, $LOAD_END after; other processes on the machine share the CPUs too"
 	echo
-	echo "GET 1 KiB, median of $ROUNDS rounds (nginx: static file; linksyncd: GET /{id}/raw)"
-	printf '%-6s %-10s %9s %8s %11s %10s %7s %9s %10s\n' conns server 'req/s' 'p99 ms' 'cpu us/req' \
-		'wrk us/req' errors 'vs nginx' 'cost ratio'
-	for c in "${CONNS_LIST[@]}"; do
-		for s in nginx lks; do
-			rs=() ps=() cs=() ws=() errs=0
-			for r in $(seq "$ROUNDS"); do
-				k=get-$s-c$c-r$r
-				rs+=("${RPS[$k]}") ps+=("${P99[$k]}") cs+=("${CPU[$k]}") ws+=("${WCPU[$k]}")
-				errs=$((errs + ${ERR[$k]}))
-			done
-			MED_RPS[$s$c]=$(median "${rs[@]}")
-			MED_P99[$s$c]=$(median "${ps[@]}")
-			cpu_med=$(median "${cs[@]}")
-			wrk_med=$(median "${ws[@]}")
-			MED_COST[$s$c]=$(awk -v a="$cpu_med" -v b="$wrk_med" 'BEGIN { print a + b }')
-			rel='' cost=''
-			if [[ $s == lks ]]; then
-				rel="$(ratio "${MED_RPS[lks$c]}" "${MED_RPS[nginx$c]}")x"
-				cost="$(ratio "${MED_COST[nginx$c]}" "${MED_COST[lks$c]}")x"
-			fi
-			name=$s
-			[[ $s == lks ]] && name=linksyncd
-			printf '%-6s %-10s %9.0f %8s %11s %10s %7s %9s %10s\n' "$c" "$name" "${MED_RPS[$s$c]}" \
-				"${MED_P99[$s$c]}" "$cpu_med" "$wrk_med" "$errs" "$rel" "$cost"
-		done
-	done
-	echo "cost ratio: (nginx + wrk CPU per request) / (linksyncd + wrk CPU per request), the req/s"
-	echo "ratio to expect when the CPUs are the limit and nothing else runs: steadier on a busy machine"
-	echo "rounds (req/s):"
-	for c in "${CONNS_LIST[@]}"; do
-		for s in nginx lks; do
-			line=
-			for r in $(seq "$ROUNDS"); do
-				line="$line ${RPS[get-$s-c$c-r$r]}"
-			done
-			printf '  c%-4s %-10s%s\n' "$c" "$s" "$line"
-		done
-	done
-	echo
-	echo "POST /api/v1/items, 1 KiB application/octet-stream, -c64 (errors: non-2xx answers + socket errors)"
-	printf '%-14s %9s %8s %11s %10s %7s %11s %13s %12s\n' run 'req/s' 'p99 ms' 'cpu us/req' \
-		'wrk us/req' errors 'vs lks GET' 'vs nginx GET' 'cost vs GET'
-	post_keys=(post)
-	((SYNC_FULL)) && post_keys+=(post-sync-full)
-	for k in "${post_keys[@]}"; do
-		name=default
-		[[ $k == post-sync-full ]] && name=--sync-full
-		printf '%-14s %9s %8s %11s %10s %7s %10sx %12sx %11sx\n' "$name" "${RPS[$k]}" "${P99[$k]}" \
-			"${CPU[$k]}" "${WCPU[$k]}" "${ERR[$k]}" "$(ratio "${RPS[$k]}" "${MED_RPS[lks64]}")" \
-			"$(ratio "${RPS[$k]}" "${MED_RPS[nginx64]}")" \
-			"$(ratio "${MED_COST[lks64]}" "$(awk -v a="${CPU[$k]}" -v b="${WCPU[$k]}" 'BEGIN { print a + b }')")"
-	done
-	((SYNC_FULL)) || echo "(--sync-full: not offered by this linksyncd)"
-	echo "cost vs GET: linksyncd's GET cost (server+wrk CPU per request, -c64) / this run's"
-	echo
-	echo "QR images and item page, -c64"
-	printf '%-22s %9s %8s %11s %10s %7s %11s\n' endpoint 'req/s' 'p99 ms' 'cpu us/req' 'wrk us/req' \
-		errors 'vs raw GET'
-	for k in qr-svg qr-png page; do
-		case $k in
-		qr-svg) name="GET /{id}/qr.svg" ;;
-		qr-png) name="GET /{id}/qr.png" ;;
-		page) name="GET /{id} (text/html)" ;;
-		esac
-		printf '%-22s %9s %8s %11s %10s %7s %10sx\n' "$name" "${RPS[$k]}" "${P99[$k]}" "${CPU[$k]}" \
-			"${WCPU[$k]}" "${ERR[$k]}" "$(ratio "${RPS[$k]}" "${MED_RPS[lks64]}")"
-	done
-	echo
-	echo "memory (linksyncd VmRSS)"
-	printf '  idle, fresh server with one item:         %8.1f MiB\n' "$(awk -v k="$RSS_IDLE" 'BEGIN { print k / 1024 }')"
-	printf '  with %5d idle keep-alive connections:    %8.1f MiB  (%s opened, %s failed, %s still open after the hold)\n' \
-		"$IDLE_CONNS" "$(awk -v k="$RSS_CONNS" 'BEGIN { print k / 1024 }')" "$CONNS_OPEN" "$CONNS_FAILED" "$CONNS_ALIVE"
-	printf '  per connection:                           %8.1f KiB\n' \
-		"$(awk -v a="$RSS_CONNS" -v b="$RSS_IDLE" -v n="$CONNS_OPEN" 'BEGIN { print (n > 0 ? (a - b) / n : 0) }')"
-	printf '  peak of the load-test server (VmHWM):     %8.1f MiB\n' "$(awk -v k="$HWM_MAIN" 'BEGIN { print k / 1024 }')"
-	echo
+	cat "$WORK"/report/*.txt
 	echo "targets (DESIGN.md)"
-	verdict() { if awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; then echo "ok  "; else echo "MISS"; fi; }
-	for c in "${CONNS_LIST[@]}"; do
-		r=$(ratio "${MED_RPS[lks$c]}" "${MED_RPS[nginx$c]}")
-		echo "  $(verdict "$r" 1.0) GET c$c >= 1.0x nginx (aim 1.6x): ${r}x"
+	for t in "${TARGETS[@]}"; do
+		echo "  $t"
 	done
-	r=$(ratio "${RPS[post]}" "${MED_RPS[lks64]}")
-	echo "  $(verdict "$r" 0.25) POST >= 0.25x linksyncd GET: ${r}x"
-	p=${MED_P99[lks256]}
-	echo "  $(verdict 5 "$p") GET p99 at c256 < 5 ms: $p ms"
-	m=$(awk -v k="$RSS_CONNS" 'BEGIN { printf "%.1f", k / 1024 }')
-	echo "  $(verdict 64 "$m") RSS at $IDLE_CONNS idle connections < 64 MiB: $m MiB"
 	errs=0
 	for k in "${!ERR[@]}"; do
 		errs=$((errs + ${ERR[$k]}))
 	done
-	if ((errs == 0)) && [[ $CONNS_OPEN == "$IDLE_CONNS" ]]; then
-		echo "  ok   every request answered 2xx/3xx, every idle connection opened"
+	if ((errs == 0)) && ((${#ERRNOTE[@]} == 0)); then
+		echo "  ok   every request answered 2xx/3xx; every idle connection opened; every sweep finished"
 	else
-		echo "  FAIL $errs failed requests, $CONNS_FAILED failed idle connections: those numbers are not results"
+		echo "  FAIL $errs failed requests or other failures: those numbers are not results"
 		for k in "${!ERRNOTE[@]}"; do
 			echo "       ${ERRNOTE[$k]} (wrk counts answers slower than 10 s as timeouts)"
 		done
 	fi
 } >"$REPORT"
+rm -f "$WORK"/report/*.txt
 
 echo
 cat "$REPORT"
