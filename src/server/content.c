@@ -61,7 +61,9 @@ static char *disposition(const lks_item *it, int attachment)
 	static const char hex[] = "0123456789ABCDEF";
 	const char *name = it->name ? it->name : default_name(it);
 	size_t n = strlen(name);
-	char *out = malloc(40 + n * 4), *o;
+	/* The prefix (22 bytes at most), the fallback name (n), the middle (20),
+	 * the encoded name (3 per byte at most) and the NUL. */
+	char *out = malloc(64 + n * 4), *o;
 
 	if (out == NULL)
 		return NULL;

@@ -293,8 +293,7 @@ static void create_committed(lks_store_put_job *job)
 	struct request *req = job->ctx;
 	lks_server *srv = req->srv;
 
-	req->wait_state = LKS_WAIT_RESUMED;
-	MHD_resume_connection(req->conn);
+	lks_resume(req);
 	/* The last thing touched: lks_server_stop waits for this count. */
 	__atomic_sub_fetch(&srv->creates_parked, 1, __ATOMIC_RELEASE);
 }
@@ -386,8 +385,11 @@ enum MHD_Result lks_handle_create(struct request *req, const char *put_name)
 					      .len = req->len, .done = create_committed, .ctx = req};
 		/* Counted before the stopping test, so that lks_server_stop, which
 		 * sets stopping and then waits for the count, never misses one. */
-		__atomic_add_fetch(&srv->creates_parked, 1, __ATOMIC_ACQ_REL);
-		if (__atomic_load_n(&srv->stopping, __ATOMIC_ACQUIRE)) {
+		/* Sequentially consistent, as in lks_server_stop: each side stores
+		 * one flag and loads the other's, which weaker orders allow to
+		 * miss each other. */
+		__atomic_add_fetch(&srv->creates_parked, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&srv->stopping, __ATOMIC_SEQ_CST)) {
 			__atomic_sub_fetch(&srv->creates_parked, 1, __ATOMIC_RELEASE);
 			return lks_send_error(req, LKS_EUNAVAILABLE, "The server is stopping.");
 		}

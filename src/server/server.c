@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #define SWEEP_BATCH 500
+/* The first buffer for a request body; it doubles as data arrives. */
+#define INITIAL_BODY ((size_t)256 * 1024)
 /* Bytes of an oversized streamed body read (and dropped) so that the client
  * still gets its 413; past this the connection is closed instead. */
 #define DRAIN_LIMIT ((uint64_t)64 * 1024 * 1024)
@@ -307,6 +309,13 @@ static enum MHD_Result dispatch(struct request *req)
 /* ------------------------------------------------------------------------ */
 /* The request lifecycle */
 
+void lks_resume(struct request *req)
+{
+	__atomic_add_fetch(&req->srv->answers_due, 1, __ATOMIC_SEQ_CST);
+	req->wait_state = LKS_WAIT_RESUMED;
+	MHD_resume_connection(req->conn);
+}
+
 static enum MHD_Result send_too_big(struct request *req)
 {
 	char msg[128];
@@ -355,18 +364,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				return MHD_YES;
 			}
 			if (declared > 0 && declared <= srv->cfg.max_size) {
-				req->body = malloc((size_t)declared);
+				/* Room for what is declared, up to what a client must
+				 * actually send before it gets more: a declared length
+				 * alone reserves no large buffer. */
+				size_t first = declared < INITIAL_BODY ? (size_t)declared : INITIAL_BODY;
+
+				req->body = malloc(first);
 				if (req->body == NULL)
 					return MHD_NO;
-				req->cap = (size_t)declared;
+				req->cap = first;
 			}
 		}
 		/* Answering on the first call would make libmicrohttpd close the
 		 * connection: wait for the next one. */
 		return MHD_YES;
 	}
-	if (req->wait_state == LKS_WAIT_RESUMED)
-		return dispatch(req); /* a long poll woke up: answer it now */
+	if (req->wait_state == LKS_WAIT_RESUMED) {
+		/* A parked request woke up: answer it now. */
+		enum MHD_Result ret = dispatch(req);
+
+		req->wait_state = LKS_WAIT_DONE;
+		__atomic_sub_fetch(&srv->answers_due, 1, __ATOMIC_SEQ_CST);
+		return ret;
+	}
 	if (req->handled)
 		return MHD_YES;
 	if (*upload_data_size > 0) {
@@ -420,6 +440,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (req == NULL)
 		return;
+	if (req->wait_state == LKS_WAIT_RESUMED) /* woken, but the client left */
+		__atomic_sub_fetch(&req->srv->answers_due, 1, __ATOMIC_SEQ_CST);
 	lks_pending_create_free(req->pending);
 	free(req->body);
 	free(req);
@@ -659,12 +681,18 @@ void lks_server_stop(lks_server *srv)
 	/* New creates are refused from here on (stopping is set above, or
 	 * below when the sweeper never ran); the parked ones are committed and
 	 * woken before libmicrohttpd goes away under them. */
-	__atomic_store_n(&srv->stopping, 1, __ATOMIC_RELEASE);
-	while (__atomic_load_n(&srv->creates_parked, __ATOMIC_ACQUIRE) > 0) {
+	__atomic_store_n(&srv->stopping, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&srv->creates_parked, __ATOMIC_SEQ_CST) > 0) {
 		struct timespec ms = {0, 1000000};
 		nanosleep(&ms, NULL);
 	}
 	lks_waits_stop(srv);
+	/* Let the woken requests queue their answers (a bounded wait: a client
+	 * may be gone). */
+	for (int i = 0; i < 2000 && __atomic_load_n(&srv->answers_due, __ATOMIC_SEQ_CST) > 0; i++) {
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+	}
 	if (srv->daemon != NULL)
 		MHD_stop_daemon(srv->daemon);
 	lks_waits_destroy(srv);

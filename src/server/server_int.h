@@ -37,10 +37,14 @@ struct lks_server {
 	int stopping;
 	uint64_t purged; /* items the sweeper deleted */
 	int creates_parked; /* creates waiting for their group commit */
+	int answers_due;    /* woken requests not answered yet */
 	struct lks_waits waits;
 };
 
-enum lks_wait_state { LKS_WAIT_NONE, LKS_WAIT_PARKED, LKS_WAIT_RESUMED };
+/* A request that parks its connection goes NONE → PARKED → RESUMED (woken,
+ * not yet answered) → DONE (answered on its second call). */
+enum lks_wait_state { LKS_WAIT_NONE, LKS_WAIT_PARKED, LKS_WAIT_RESUMED, LKS_WAIT_DONE };
+
 
 /* One HTTP request, from its first header to its completion. */
 struct request {
@@ -57,6 +61,10 @@ struct request {
 	char *body;        /* the upload so far */
 	size_t len, cap;
 };
+
+/* Wakes a parked request's connection (long poll or create), counting it
+ * until its answer is queued, so that lks_server_stop lets it answer. */
+void lks_resume(struct request *req);
 
 /* Sends a response; takes ownership of body (malloc'd, may be NULL with len 0). */
 enum MHD_Result lks_send(struct request *req, unsigned status, const char *type, char *body,

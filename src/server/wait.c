@@ -31,8 +31,7 @@ static int before(const struct timespec *a, const struct timespec *b)
 /* Resumes w's connection; the caller holds the lock and has unlinked w. */
 static void fire(struct waiter *w)
 {
-	w->req->wait_state = LKS_WAIT_RESUMED;
-	MHD_resume_connection(w->req->conn);
+	lks_resume(w->req);
 	free(w);
 }
 

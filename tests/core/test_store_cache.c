@@ -9,6 +9,7 @@
 #include "linksync/error.h"
 #include "linksync/store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,64 @@ static void test_large_items_bypass(void **state)
 	free(s);
 }
 
+struct reader {
+	struct fx *f;
+	const char *id;
+	volatile int stop;
+};
+
+static void *read_loop(void *arg)
+{
+	struct reader *r = arg;
+
+	while (!r->stop)
+		free(read_str(r->f, r->id, NOW, 0));
+	return NULL;
+}
+
+/* Readers that fetched the old version while it was being replaced must not
+ * put it back into the cache: after each update or delete returns, the next
+ * read sees it. (Without the slot generations this failed within a few
+ * hundred rounds.) */
+static void test_writes_racing_readers(void **state)
+{
+	struct fx *f = *state;
+	struct reader r[4];
+	pthread_t t[4];
+	lks_item it, ch;
+	char want[32];
+	char *s;
+	int stale = 0;
+
+	put(f, &it, "v0", LKS_READS_UNLIMITED, 600);
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct reader){f, it.id, 0};
+		assert_int_equal(pthread_create(&t[i], NULL, read_loop, &r[i]), 0);
+	}
+	memset(&ch, 0, sizeof(ch));
+	ch.type = "text/plain; charset=utf-8";
+	for (int round = 1; round <= 300; round++) {
+		snprintf(want, sizeof(want), "v%d", round);
+		lks_sha256(ch.content_hash, want, strlen(want));
+		assert_int_equal(lks_store_update(f->store, NULL, it.id, &ch, want, strlen(want), NOW),
+				 0);
+		s = read_str(f, it.id, NOW, 0);
+		stale += s == NULL || strcmp(s, want) != 0;
+		free(s);
+	}
+	assert_int_equal(lks_store_delete(f->store, it.id), 0);
+	for (int k = 0; k < 50; k++) {
+		s = read_str(f, it.id, NOW, 0);
+		stale += s != NULL;
+		free(s);
+	}
+	for (int i = 0; i < 4; i++) {
+		r[i].stop = 1;
+		pthread_join(t[i], NULL);
+	}
+	assert_int_equal(stale, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +250,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expiry_applies_to_cached_items, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limited_items_are_counted_not_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_items_bypass, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writes_racing_readers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@ struct slot {
 	lks_item *item; /* NULL when empty */
 	void *content;
 	size_t len;
+	unsigned gen; /* bumped by every write to an item of this slot */
 };
 
 struct cache_store {
@@ -57,20 +58,37 @@ static void slot_clear(struct cache_store *c, struct slot *sl)
 	sl->len = 0;
 }
 
+/* Drops the cached copy of id and bumps its slot's generation, so that a
+ * reader that fetched the old version from the database before (or while)
+ * it changed cannot put it back: writers call this before and after their
+ * write. */
 static void forget(struct cache_store *c, const char *id)
 {
 	unsigned i = slot_of(id);
 	struct slot *sl = &c->slots[i];
 
 	pthread_mutex_lock(&c->locks[i % LOCKS]);
+	sl->gen++;
 	if (sl->item != NULL && strcmp(sl->item->id, id) == 0)
 		slot_clear(c, sl);
 	pthread_mutex_unlock(&c->locks[i % LOCKS]);
 }
 
-/* Keeps a copy of an unlimited, small item (best effort: out of memory or
- * over budget simply does not cache). */
-static void remember(struct cache_store *c, const lks_item *it, const void *content, size_t len)
+static unsigned generation(struct cache_store *c, const char *id)
+{
+	unsigned i = slot_of(id), gen;
+
+	pthread_mutex_lock(&c->locks[i % LOCKS]);
+	gen = c->slots[i].gen;
+	pthread_mutex_unlock(&c->locks[i % LOCKS]);
+	return gen;
+}
+
+/* Keeps a copy of an unlimited, small item read from the database while its
+ * slot was at generation gen (best effort: out of memory, over budget, or a
+ * write since then simply does not cache). */
+static void remember(struct cache_store *c, const lks_item *it, const void *content, size_t len,
+		     unsigned gen)
 {
 	unsigned i = slot_of(it->id);
 	struct slot *sl = &c->slots[i];
@@ -90,6 +108,13 @@ static void remember(struct cache_store *c, const lks_item *it, const void *cont
 	if (len > 0)
 		memcpy(data, content, len);
 	pthread_mutex_lock(&c->locks[i % LOCKS]);
+	if (sl->gen != gen) {
+		/* Written since we read it: what we hold may be old. */
+		pthread_mutex_unlock(&c->locks[i % LOCKS]);
+		lks_item_free(copy);
+		free(data);
+		return;
+	}
 	slot_clear(c, sl);
 	pthread_mutex_lock(&c->budget_lock);
 	fits = c->bytes + len <= c->max_bytes;
@@ -173,27 +198,36 @@ static int ca_read(lks_store *s, lks_item **out, void **content, size_t *len, co
 		   int64_t now, unsigned flags)
 {
 	struct cache_store *c = CACHE(s);
+	unsigned gen = generation(c, id);
 	int rc = lookup(c, out, content, len, id, now);
 
 	if (rc != 0)
 		return rc < 0 ? rc : 0; /* only unlimited items are cached: nothing to count */
 	rc = lks_store_read(c->inner, out, content, len, id, now, flags);
 	if (rc == 0)
-		remember(c, *out, *content, *len);
+		remember(c, *out, *content, *len, gen);
 	return rc;
 }
 
 static int ca_update(lks_store *s, lks_item **out, const char *id, const lks_item *changes,
 		     const void *content, size_t len, int64_t now)
 {
+	int rc;
+
 	forget(CACHE(s), id);
-	return lks_store_update(CACHE(s)->inner, out, id, changes, content, len, now);
+	rc = lks_store_update(CACHE(s)->inner, out, id, changes, content, len, now);
+	forget(CACHE(s), id);
+	return rc;
 }
 
 static int ca_delete(lks_store *s, const char *id)
 {
+	int rc;
+
 	forget(CACHE(s), id);
-	return lks_store_delete(CACHE(s)->inner, id);
+	rc = lks_store_delete(CACHE(s)->inner, id);
+	forget(CACHE(s), id);
+	return rc;
 }
 
 static int ca_sweep(lks_store *s, unsigned *purged, int64_t now, unsigned batch)
