@@ -634,7 +634,9 @@ enum MHD_Result lks_handle_open(struct request *req, const char *id)
 		lks_item_free(it);
 		return ret;
 	}
-	if (it->kind == LKS_KIND_FILE) {
+	/* A note too long to show whole would lose its end with this read:
+	 * deliver it as a file instead. */
+	if (it->kind == LKS_KIND_FILE || (it->kind == LKS_KIND_NOTE && len > NOTE_SHOW_MAX)) {
 		ret = send_download(req, it, content, len);
 		lks_item_free(it);
 		return ret;
