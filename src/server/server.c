@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #define SWEEP_BATCH 500
+/* Compaction rounds (256 pages each) after a sweep that deleted something. */
+#define COMPACT_ROUNDS 64
 /* The first buffer for a request body; it doubles as data arrives. */
 #define INITIAL_BODY ((size_t)256 * 1024)
 /* Bytes of an oversized streamed body read (and dropped) so that the client
@@ -455,6 +457,8 @@ static void *sweeper_main(void *arg)
 {
 	lks_server *srv = arg;
 
+	int more_to_compact = 0;
+
 	pthread_mutex_lock(&srv->sweep_lock);
 	while (!srv->stopping) {
 		struct timespec until;
@@ -468,10 +472,16 @@ static void *sweeper_main(void *arg)
 			}
 			total += purged;
 		} while (purged == SWEEP_BATCH && !__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED));
-		if (total > 0) {
-			while (lks_store_compact(srv->store) == 1 &&
-			       !__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED))
-				;
+		if (total > 0 || more_to_compact) {
+			/* A bounded share per tick (SQLite frees pages more slowly
+			 * the longer its free list is): what is left is reused by
+			 * new items, or given back at the next ticks. */
+			int round = 0;
+
+			do
+				more_to_compact = lks_store_compact(srv->store) == 1;
+			while (more_to_compact && ++round < COMPACT_ROUNDS &&
+			       !__atomic_load_n(&srv->stopping, __ATOMIC_RELAXED));
 			__atomic_add_fetch(&srv->purged, total, __ATOMIC_RELAXED);
 		}
 		pthread_mutex_lock(&srv->sweep_lock);

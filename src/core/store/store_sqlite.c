@@ -56,8 +56,11 @@ static const char *const sql[ST__N] = {
 	[ST_UPDATE_CONTENT] = "UPDATE contents SET data = ?2 "
 			      "WHERE item = (SELECT rowid FROM items WHERE id = ?1)",
 	[ST_DELETE] = "DELETE FROM items WHERE id = ?1",
+	/* Expired items only, through the expires_at index: a used-up item is
+	 * deleted by its last read, so none waits here (an OR on reads_left
+	 * made every sweep scan the table). */
 	[ST_SWEEP] = "DELETE FROM items WHERE rowid IN (SELECT rowid FROM items "
-		     "WHERE expires_at <= ?1 OR reads_left = 0 LIMIT ?2)",
+		     "WHERE expires_at <= ?1 LIMIT ?2)",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
