@@ -29,42 +29,35 @@ int lks_random(void *buf, size_t len)
 	return 0;
 }
 
-void lks_base32_encode(char *out, const uint8_t *in, size_t len)
+/* Writes in[0..len) as groups of bits (5 for base32, 6 for base64url) from
+ * alphabet, the last group padded with zero bits, no '=' padding. */
+static void encode_bits(char *out, const uint8_t *in, size_t len, const char *alphabet, int bits)
 {
-	uint32_t acc = 0;
-	int bits = 0;
+	uint32_t acc = 0, mask = (1u << bits) - 1;
+	int have = 0;
 	size_t o = 0;
 
 	for (size_t i = 0; i < len; i++) {
 		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 5) {
-			out[o++] = b32[(acc >> (bits - 5)) & 31];
-			bits -= 5;
+		have += 8;
+		while (have >= bits) {
+			out[o++] = alphabet[(acc >> (have - bits)) & mask];
+			have -= bits;
 		}
 	}
-	if (bits > 0)
-		out[o++] = b32[(acc << (5 - bits)) & 31];
+	if (have > 0)
+		out[o++] = alphabet[(acc << (bits - have)) & mask];
 	out[o] = '\0';
+}
+
+void lks_base32_encode(char *out, const uint8_t *in, size_t len)
+{
+	encode_bits(out, in, len, b32, 5);
 }
 
 void lks_base64url_encode(char *out, const uint8_t *in, size_t len)
 {
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			out[o++] = b64u[(acc >> (bits - 6)) & 63];
-			bits -= 6;
-		}
-	}
-	if (bits > 0)
-		out[o++] = b64u[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
+	encode_bits(out, in, len, b64u, 6);
 }
 
 static int b64u_value(char c)
