@@ -24,7 +24,7 @@ typedef struct lks_server_config {
 	unsigned per_ip_limit;    /* connections at once from one address; 0 = no limit */
 	unsigned sweep_interval;  /* seconds between sweeps of expired items */
 	int sync_full;            /* SQLite synchronous=FULL */
-	uint64_t cache_bytes;     /* SQLite: small unlimited items kept in memory; 0 = none */
+	uint64_t cache_bytes;     /* small unlimited items kept in memory; 0 = none */
 	unsigned conn_memory;     /* bytes per connection for headers and buffers */
 	int group_commit;         /* creates share transactions (1, the default) or not */
 	int quiet;                /* no startup banner on stderr */

@@ -20,8 +20,14 @@ typedef struct lks_store lks_store;
 
 typedef struct lks_store_options {
 	int sync_full;      /* SQLite synchronous=FULL: survive power loss, not only a crash */
-	size_t cache_bytes; /* SQLite: keep up to this much small unlimited content in memory */
+	size_t cache_bytes; /* keep up to this much small unlimited content in memory (0: none) */
+	/* PostgreSQL with a cache: a cached copy is read again once it is this
+	 * old, even if no change was reported (a listener cut off without a
+	 * word); 0 means LKS_STORE_CACHE_MAX_AGE_MS. */
+	unsigned cache_max_age_ms;
 } lks_store_options;
+
+#define LKS_STORE_CACHE_MAX_AGE_MS 5000
 
 /* Opens (creating or migrating as needed) the store at url. opts may be NULL.
  * Returns 0, LKS_EINVAL (unknown scheme), LKS_ESTORE (cannot open or migrate,
@@ -98,9 +104,11 @@ int lks_store_compact(lks_store *store);
 int lks_store_count(lks_store *store, int64_t *count);
 
 /* A change reported by lks_store_watch: the item id now has version, or is
- * gone (version 0: deleted, or its last read was taken). id NULL means the
- * watch lost its connection for a while and may have missed changes: check
- * every item you care about again. id is borrowed for the call. */
+ * gone (version 0: deleted, or its last read was taken). id NULL tells of
+ * the watch's connection: version -1 when it is lost (changes from now on
+ * may go unreported), version 0 when it listens again after a loss (changes
+ * meanwhile may have been missed: check every item you care about again).
+ * id is borrowed for the call. */
 typedef void (*lks_store_change_fn)(void *ctx, const char *id, int64_t version);
 
 /* Reports every update and deletion that any node commits to a store shared

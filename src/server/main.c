@@ -69,7 +69,7 @@ static const struct flag {
 	{"sync-full", 0, OPT_SYNC_FULL, "LINKSYNC_SYNC_FULL", NULL,
 	 "flush every commit to disk (survives power loss, not only crashes)"},
 	{"cache", 1, OPT_CACHE, "LINKSYNC_CACHE", "BYTES",
-	 "memory for small items read often, SQLite only (default 32M; 0 turns it off)"},
+	 "memory for small items read often (default 32M; 0 turns it off)"},
 	{"group-commit", 1, OPT_GROUP_COMMIT, "LINKSYNC_GROUP_COMMIT", "on|off",
 	 "write concurrent creates in one transaction (default on)"},
 	{"connection-memory", 1, OPT_CONN_MEMORY, "LINKSYNC_CONNECTION_MEMORY", "BYTES",

@@ -140,10 +140,16 @@ static void on_store_change(void *ctx, const char *id, int64_t version)
 {
 	lks_server *srv = ctx;
 
-	if (id == NULL)
+	if (id == NULL && version < 0) {
+		/* Cut off: long polls still end at their deadline, and are all
+		 * checked again once the watch is back. */
+		if (!srv->cfg.quiet)
+			fprintf(stderr, "linksyncd: store notifications lost; reconnecting\n");
+	} else if (id == NULL) {
 		recheck(srv);
-	else
+	} else {
 		wake(srv, id, version);
+	}
 }
 
 int lks_waits_start(lks_server *srv)

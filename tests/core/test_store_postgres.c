@@ -2,12 +2,16 @@
  * test in a schema of its own, then what only PostgreSQL has: URLs and their
  * errors (never quoting the password), the connect timeout, the pool size,
  * reconnecting after the server drops connections, 26 MiB content, and
- * used-up rows left behind by a crashed node.
+ * used-up rows left behind by a crashed node. Then the read cache in front
+ * of it: the contract again through it, and that it serves from memory but
+ * drops a copy when any node changes the item, while its watch is cut off,
+ * and once the copy is older than its maximum age.
  *
  * The cluster: env LKS_PG_URL, or else a throwaway one started with
  * scripts/pg.sh (from env LKS_SRC) and stopped at the end. Without PostgreSQL
  * installed every test is skipped. */
 #include "store_contract.h"
+#include "pg_cluster.h"
 
 #include <arpa/inet.h>
 #include <libpq-fe.h>
@@ -16,128 +20,30 @@
 #include <sys/wait.h>
 #include <time.h>
 
-static struct {
-	char url[600];     /* the cluster's database */
-	char dir[64];      /* the cluster pg.sh started, or "" */
-	const char *skip;  /* why every test is skipped, or NULL */
-	PGconn *admin;     /* creates and drops the test schemas */
-	int schemas;       /* schema names handed out */
-} pg;
-
 struct pg_fixture {
 	char schema[4][48]; /* the test's schemas: its store's, then fresh ones */
 	int nschemas;
 };
 
-/* The source tree: env LKS_SRC, or this file's place in it. */
-static void source_dir(char *out, size_t size)
-{
-	const char *env = getenv("LKS_SRC");
-	const char *cut;
-
-	if (env != NULL && *env != '\0') {
-		snprintf(out, size, "%s", env);
-		return;
-	}
-	cut = strstr(__FILE__, "/tests/core/");
-	snprintf(out, size, "%.*s", cut ? (int)(cut - __FILE__) : 1, cut ? __FILE__ : ".");
-}
-
 static int group_setup(void **state)
 {
-	const char *env = getenv("LKS_PG_URL");
-	char src[512], cmd[1200];
-	FILE *p;
-	int status;
-
 	(void)state;
-	if (env != NULL && *env != '\0') {
-		snprintf(pg.url, sizeof(pg.url), "%s", env);
-	} else {
-		source_dir(src, sizeof(src));
-		snprintf(pg.dir, sizeof(pg.dir), "/tmp/lks-pgtest-XXXXXX");
-		if (mkdtemp(pg.dir) == NULL)
-			return -1;
-		snprintf(cmd, sizeof(cmd), "'%s/scripts/pg.sh' start '%s'", src, pg.dir);
-		p = popen(cmd, "r");
-		if (p == NULL)
-			return -1;
-		if (fgets(pg.url, sizeof(pg.url), p) == NULL)
-			pg.url[0] = '\0';
-		pg.url[strcspn(pg.url, "\n")] = '\0';
-		status = pclose(p);
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
-			rmdir(pg.dir);
-			pg.dir[0] = '\0';
-			pg.skip = "PostgreSQL is not installed (apt-get install postgresql), "
-				  "and LKS_PG_URL is not set";
-			fprintf(stderr, "test_store_postgres: skipping every test: %s\n", pg.skip);
-			return 0;
-		}
-		if (status != 0 || pg.url[0] == '\0') {
-			fprintf(stderr, "test_store_postgres: %s failed\n", cmd);
-			return -1;
-		}
-	}
-	pg.admin = PQconnectdb(pg.url);
-	if (PQstatus(pg.admin) != CONNECTION_OK) {
-		fprintf(stderr, "test_store_postgres: cannot connect to %s: %s", pg.url,
-			PQerrorMessage(pg.admin));
-		return -1;
-	}
-	PQclear(PQexec(pg.admin, "SET client_min_messages = warning"));
-	return 0;
+	return pg_cluster_start("test_store_postgres");
 }
 
 static int group_teardown(void **state)
 {
-	char src[512], cmd[1200];
-	int rc = 0;
-
 	(void)state;
-	PQfinish(pg.admin);
-	if (pg.dir[0] != '\0') {
-		source_dir(src, sizeof(src));
-		snprintf(cmd, sizeof(cmd), "'%s/scripts/pg.sh' stop '%s'", src, pg.dir);
-		rc = system(cmd) == 0 ? 0 : -1;
-	}
-	return rc;
+	return pg_cluster_stop();
 }
 
-/* Runs SQL on the admin connection; returns the first value as a number. */
-static long admin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long admin(const char *fmt, ...)
-{
-	char sql[1024];
-	va_list ap;
-	PGresult *r;
-	long v = 0;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	r = PQexec(pg.admin, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQerrorMessage(pg.admin));
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-		v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return v;
-}
-
-/* A new schema and a store URL that uses it (and names its connections
- * after it, so pg_stat_activity tells them apart). */
+/* A new schema of the test's, and a store URL that uses it. */
 static void new_schema(struct fixture *f, char *url, size_t size)
 {
 	struct pg_fixture *pf = f->backend;
-	char *name;
 
 	assert_true(pf->nschemas < 4);
-	name = pf->schema[pf->nschemas++];
-	snprintf(name, sizeof(pf->schema[0]), "lks_t%d_%d", (int)getpid(), ++pg.schemas);
-	admin("CREATE SCHEMA %s", name);
-	snprintf(url, size, "%s%soptions=-csearch_path%%3D%s&application_name=%s", pg.url,
-		 strchr(pg.url, '?') ? "&" : "?", name, name);
+	pg_new_schema(pf->schema[pf->nschemas++], sizeof(pf->schema[0]), url, size);
 }
 
 static const char *contract_backend(void)
@@ -149,7 +55,7 @@ static void contract_set_schema_version(struct fixture *f, int version)
 {
 	struct pg_fixture *pf = f->backend;
 
-	admin("UPDATE %s.schema_version SET version = %d", pf->schema[0], version);
+	pg_admin("UPDATE %s.schema_version SET version = %d", pf->schema[0], version);
 }
 
 static void contract_fresh_url(struct fixture *f, char *url, size_t size)
@@ -157,7 +63,8 @@ static void contract_fresh_url(struct fixture *f, char *url, size_t size)
 	new_schema(f, url, size);
 }
 
-static int setup(void **state)
+/* A store in a schema of its own, opened with opts. */
+static int setup_with(void **state, const lks_store_options *opts)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
@@ -167,10 +74,32 @@ static int setup(void **state)
 		return 0;
 	}
 	f->backend = calloc(1, sizeof(struct pg_fixture));
+	f->eventual = opts != NULL && opts->cache_bytes > 0;
 	new_schema(f, f->url, sizeof(f->url));
-	if (lks_store_open(&f->store, f->url, NULL) < 0)
+	if (lks_store_open(&f->store, f->url, opts) < 0)
 		fail_msg("open %s: %s", f->url, lks_error_message());
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, NULL);
+}
+
+/* The same store behind a read cache, as linksyncd opens it by default. */
+static int setup_cached(void **state)
+{
+	lks_store_options o = {.cache_bytes = 1 << 20};
+
+	return setup_with(state, &o);
+}
+
+/* The cache with a short maximum age, to see it expire. */
+static int setup_cached_short(void **state)
+{
+	lks_store_options o = {.cache_bytes = 1 << 20, .cache_max_age_ms = 300};
+
+	return setup_with(state, &o);
 }
 
 static int teardown(void **state)
@@ -180,7 +109,7 @@ static int teardown(void **state)
 
 	lks_store_free(f->store);
 	for (int i = 0; pf != NULL && i < pf->nschemas; i++)
-		admin("DROP SCHEMA %s CASCADE", pf->schema[i]);
+		pg_admin("DROP SCHEMA %s CASCADE", pf->schema[i]);
 	free(pf);
 	free(f);
 	return 0;
@@ -266,13 +195,13 @@ static void test_schema(void **state)
 	struct pg_fixture *pf = f->backend;
 	lks_store *again = NULL;
 
-	assert_int_equal(admin("SELECT count(*) FROM %s.schema_version", pf->schema[0]), 1);
-	assert_int_equal(admin("SELECT version FROM %s.schema_version", pf->schema[0]), 2);
+	assert_int_equal(pg_admin("SELECT count(*) FROM %s.schema_version", pf->schema[0]), 1);
+	assert_int_equal(pg_admin("SELECT version FROM %s.schema_version", pf->schema[0]), 2);
 	/* Opening again changes nothing. */
 	assert_int_equal(lks_store_open(&again, f->url, NULL), 0);
 	lks_store_free(again);
-	assert_int_equal(admin("SELECT count(*) FROM %s.schema_version", pf->schema[0]), 1);
-	assert_int_equal(admin("SELECT count(*) FROM pg_indexes WHERE schemaname = '%s' "
+	assert_int_equal(pg_admin("SELECT count(*) FROM %s.schema_version", pf->schema[0]), 1);
+	assert_int_equal(pg_admin("SELECT count(*) FROM pg_indexes WHERE schemaname = '%s' "
 			       "AND tablename = 'items'",
 			       pf->schema[0]),
 			 3);
@@ -323,7 +252,7 @@ static void test_pool_size(void **state)
 		assert_int_equal(pthread_create(&t[i], NULL, read_many, &w[i]), 0);
 	}
 	for (int i = 0; i < 20; i++) {
-		long n = admin("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s'",
+		long n = pg_admin("SELECT count(*) FROM pg_stat_activity WHERE application_name = '%s'",
 			       pf->schema[0]);
 
 		most = n > most ? n : most;
@@ -353,11 +282,11 @@ static void test_reconnects(void **state)
 	make_item(&it, "still here", 10, 60, 3);
 	assert_int_equal(lks_store_put(f->store, &it, "still here", 10), 0);
 	for (int round = 0; round < 3; round++) {
-		assert_true(admin("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+		assert_true(pg_admin("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
 				  "WHERE application_name = '%s'",
 				  pf->schema[0]) >= 1);
 		/* Wait until the server has really closed them. */
-		for (int i = 0; i < 200 && admin("SELECT count(*) FROM pg_stat_activity WHERE "
+		for (int i = 0; i < 200 && pg_admin("SELECT count(*) FROM pg_stat_activity WHERE "
 						 "application_name = '%s'",
 						 pf->schema[0]) > 0;
 		     i++)
@@ -420,7 +349,7 @@ static void test_used_up_rows_are_swept(void **state)
 
 	make_item(&it, "gone", 4, 3600, 1);
 	assert_int_equal(lks_store_put(f->store, &it, "gone", 4), 0);
-	admin("UPDATE %s.items SET reads_left = 0 WHERE id = '%s'", pf->schema[0], it.id);
+	pg_admin("UPDATE %s.items SET reads_left = 0 WHERE id = '%s'", pf->schema[0], it.id);
 	assert_int_equal(lks_store_get(f->store, &got, it.id, NOW), LKS_ENOTFOUND);
 	assert_int_equal(lks_store_read(f->store, &got, &content, &len, it.id, NOW, LKS_STORE_COUNT),
 			 LKS_ENOTFOUND);
@@ -430,6 +359,254 @@ static void test_used_up_rows_are_swept(void **state)
 	assert_int_equal(purged, 1);
 	assert_int_equal(lks_store_count(f->store, &count), 0);
 	assert_int_equal(count, 0);
+}
+
+
+/* What a watch through the cache heard last. */
+struct heard {
+	pthread_mutex_t lock;
+	int64_t version;
+	int calls;
+};
+
+static void on_heard(void *ctx, const char *id, int64_t version)
+{
+	struct heard *h = ctx;
+
+	if (id == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->version = version;
+	h->calls++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int64_t heard_version(struct heard *h)
+{
+	int64_t v;
+
+	pthread_mutex_lock(&h->lock);
+	v = h->version;
+	pthread_mutex_unlock(&h->lock);
+	return v;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The read cache in front of PostgreSQL */
+
+/* Reads id through s, expecting content (a NUL-terminated string). */
+static int reads_as(lks_store *s, const char *id, const char *want)
+{
+	lks_item *got = NULL;
+	void *content = NULL;
+	size_t len = 0;
+	int same;
+
+	if (lks_store_read(s, &got, &content, &len, id, NOW, 0) < 0)
+		return 0;
+	same = len == strlen(want) && memcmp(content, want, len) == 0;
+	lks_item_free(got);
+	free(content);
+	return same;
+}
+
+/* Waits up to seconds until id reads as want through s; returns the time it
+ * took, or -1. */
+static double until_reads_as(lks_store *s, const char *id, const char *want, double seconds_max)
+{
+	double start = seconds();
+
+	while (!reads_as(s, id, want)) {
+		if (seconds() - start > seconds_max)
+			return -1;
+		usleep(2000);
+	}
+	return seconds() - start;
+}
+
+/* Changes the content in the table without telling anyone (no notification):
+ * only a read that reaches PostgreSQL sees it. */
+static void change_behind_the_back(struct fixture *f, const char *id, const char *content)
+{
+	struct pg_fixture *pf = f->backend;
+
+	pg_admin("UPDATE %s.items SET data = convert_to('%s', 'UTF8'), size = %zu WHERE id = '%s'",
+		 pf->schema[0], content, strlen(content), id);
+}
+
+static void test_cache_serves_from_memory(void **state)
+{
+	struct fixture *f = fixture(state);
+	struct pg_fixture *pf = f->backend;
+	lks_item it;
+
+	make_item(&it, "v1", 2, 3600, LKS_READS_UNLIMITED);
+	assert_int_equal(lks_store_put(f->store, &it, "v1", 2), 0);
+	assert_true(reads_as(f->store, it.id, "v1")); /* kept from here on */
+	change_behind_the_back(f, it.id, "behind");
+	assert_true(reads_as(f->store, it.id, "v1"));
+	/* A notification, from whoever sends it, drops the copy. */
+	pg_admin("SELECT pg_notify('linksync_' || md5('%s'), '%s 7')", pf->schema[0], it.id);
+	assert_true(until_reads_as(f->store, it.id, "behind", 3) >= 0);
+}
+
+static void test_cache_drops_what_other_nodes_change(void **state)
+{
+	struct fixture *f = fixture(state);
+	lks_store *other = NULL;
+	lks_item it, ch, *got = NULL;
+	double took;
+
+	assert_int_equal(lks_store_open(&other, f->url, NULL), 0);
+	make_item(&it, "v1", 2, 3600, LKS_READS_UNLIMITED);
+	assert_int_equal(lks_store_put(f->store, &it, "v1", 2), 0);
+	assert_true(reads_as(f->store, it.id, "v1"));
+	make_item(&ch, "v2", 2, 3600, LKS_READS_UNLIMITED);
+	assert_int_equal(lks_store_update(other, NULL, it.id, &ch, "v2", 2, NOW + 1), 0);
+	took = until_reads_as(f->store, it.id, "v2", 3);
+	assert_true(took >= 0);
+	print_message("an update through another node reached the cache after %.1f ms\n",
+		      took * 1000);
+	assert_int_equal(lks_store_delete(other, it.id), 0);
+	for (int i = 0; i < 1500 && lks_store_get(f->store, &got, it.id, NOW) == 0; i++) {
+		lks_item_free(got);
+		got = NULL;
+		usleep(2000);
+	}
+	assert_int_equal(lks_store_get(f->store, &got, it.id, NOW), LKS_ENOTFOUND);
+	lks_store_free(other);
+}
+
+/* While its listener is cut off the cache serves nothing from memory, and
+ * what it held before is dropped once it listens again. */
+static void test_cache_is_dropped_when_cut_off(void **state)
+{
+	struct fixture *f = fixture(state);
+	struct pg_fixture *pf = f->backend;
+	lks_item it;
+
+	make_item(&it, "v1", 2, 3600, LKS_READS_UNLIMITED);
+	assert_int_equal(lks_store_put(f->store, &it, "v1", 2), 0);
+	assert_true(reads_as(f->store, it.id, "v1"));
+	change_behind_the_back(f, it.id, "during the cut");
+	assert_true(reads_as(f->store, it.id, "v1"));
+	assert_int_equal(pg_admin("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+				  "WHERE application_name = '%s' AND query LIKE 'LISTEN%%'",
+				  pf->schema[0]),
+			 1);
+	/* Well within the maximum age (5 s): the watch is what drops it. */
+	assert_true(until_reads_as(f->store, it.id, "during the cut", 3) >= 0);
+	/* Listening again, it caches and is kept true again. */
+	for (int i = 0; i < 500 && pg_admin("SELECT count(*) FROM pg_stat_activity WHERE "
+					    "application_name = '%s' AND query LIKE 'LISTEN%%'",
+					    pf->schema[0]) == 0;
+	     i++)
+		usleep(10000);
+	assert_true(reads_as(f->store, it.id, "during the cut"));
+	change_behind_the_back(f, it.id, "after");
+	assert_true(reads_as(f->store, it.id, "during the cut"));
+	pg_admin("SELECT pg_notify('linksync_' || md5('%s'), '%s 9')", pf->schema[0], it.id);
+	assert_true(until_reads_as(f->store, it.id, "after", 3) >= 0);
+}
+
+static void test_cache_copies_expire(void **state)
+{
+	struct fixture *f = fixture(state);
+	lks_item it;
+
+	make_item(&it, "v1", 2, 3600, LKS_READS_UNLIMITED);
+	assert_int_equal(lks_store_put(f->store, &it, "v1", 2), 0);
+	assert_true(reads_as(f->store, it.id, "v1"));
+	change_behind_the_back(f, it.id, "later");
+	assert_true(reads_as(f->store, it.id, "v1"));
+	usleep(400 * 1000); /* the maximum age is 300 ms here */
+	assert_true(reads_as(f->store, it.id, "later"));
+}
+
+/* The caller's watch goes through the cache: it hears the same changes. */
+static void test_cache_passes_the_watch_on(void **state)
+{
+	struct fixture *f = fixture(state);
+	lks_store *other = NULL;
+	lks_item it, ch;
+	struct heard h = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
+
+	assert_int_equal(lks_store_open(&other, f->url, NULL), 0);
+	assert_int_equal(lks_store_watch(f->store, on_heard, &h), 0);
+	assert_int_equal(lks_store_watch(f->store, on_heard, &h), LKS_EINVAL);
+	make_item(&it, "v1", 2, 3600, LKS_READS_UNLIMITED);
+	assert_int_equal(lks_store_put(f->store, &it, "v1", 2), 0);
+	make_item(&ch, "v2", 2, 3600, LKS_READS_UNLIMITED);
+	assert_int_equal(lks_store_update(other, NULL, it.id, &ch, "v2", 2, NOW + 1), 0);
+	for (int i = 0; i < 500 && heard_version(&h) != 2; i++)
+		usleep(10000);
+	assert_int_equal(heard_version(&h), 2);
+	lks_store_unwatch(f->store);
+	assert_int_equal(lks_store_watch(f->store, on_heard, &h), 0); /* free again */
+	lks_store_free(other);
+}
+
+/* One node rewrites an item, again and again, while readers on another read
+ * it through the cache: after each update the new version shows within a
+ * second (no older version is ever put back in the cache, whatever the
+ * interleaving of reads, writes and notifications). */
+struct hammer {
+	lks_store *store;
+	const char *id;
+	volatile int stop;
+	long reads;
+};
+
+static void *hammer_reads(void *arg)
+{
+	struct hammer *h = arg;
+
+	while (!h->stop) {
+		lks_item *got = NULL;
+		void *content = NULL;
+		size_t len;
+
+		assert_int_equal(lks_store_read(h->store, &got, &content, &len, h->id, NOW, 0), 0);
+		lks_item_free(got);
+		free(content);
+		h->reads++;
+	}
+	return NULL;
+}
+
+static void test_cache_never_keeps_an_old_version(void **state)
+{
+	struct fixture *f = fixture(state);
+	lks_store *other = NULL;
+	struct hammer h[3];
+	pthread_t t[3];
+	lks_item it, ch;
+	char body[32];
+	long reads = 0;
+	int n;
+
+	assert_int_equal(lks_store_open(&other, f->url, NULL), 0);
+	make_item(&it, "v0", 2, 3600, LKS_READS_UNLIMITED);
+	assert_int_equal(lks_store_put(f->store, &it, "v0", 2), 0);
+	for (int i = 0; i < 3; i++) {
+		h[i] = (struct hammer){f->store, it.id, 0, 0};
+		assert_int_equal(pthread_create(&t[i], NULL, hammer_reads, &h[i]), 0);
+	}
+	for (n = 1; n <= 300; n++) {
+		snprintf(body, sizeof(body), "v%d", n);
+		make_item(&ch, body, strlen(body), 3600, LKS_READS_UNLIMITED);
+		assert_int_equal(lks_store_update(other, NULL, it.id, &ch, body, strlen(body), NOW), 0);
+		if (until_reads_as(f->store, it.id, body, 1) < 0)
+			break;
+	}
+	for (int i = 0; i < 3; i++) {
+		h[i].stop = 1;
+		pthread_join(t[i], NULL);
+		reads += h[i].reads;
+	}
+	print_message("%ld reads during %d updates through another node\n", reads, n - 1);
+	assert_int_equal(n, 301); /* else version n stayed unseen for a second */
+	lks_store_free(other);
 }
 
 int main(void)
@@ -443,6 +620,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reconnects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_content, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_used_up_rows_are_swept, setup, teardown),
+		STORE_CONTRACT_TESTS(setup_cached, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_serves_from_memory, setup_cached, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_drops_what_other_nodes_change, setup_cached,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cache_is_dropped_when_cut_off, setup_cached,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cache_copies_expire, setup_cached_short, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_passes_the_watch_on, setup_cached, teardown),
+		cmocka_unit_test_setup_teardown(test_cache_never_keeps_an_old_version, setup_cached,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -3,7 +3,8 @@
  * through another handle (another node) and through itself, with the new
  * version (0 when gone); not puts, not failed changes, not changes in
  * another schema of the same database; it says when its connection was cut
- * (id NULL) and hears changes again afterwards; a second watch is refused,
+ * (id NULL, version -1) and when it is back (id NULL, version 0), and hears
+ * changes again afterwards; a second watch is refused,
  * and unwatching or freeing the store stops it. On SQLite a watch is a
  * successful no-op.
  *
@@ -19,6 +20,8 @@
 #include "linksync/id.h"
 #include "linksync/store.h"
 
+#include "pg_cluster.h"
+
 #include <errno.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -31,14 +34,6 @@
 
 #define NOW 1800000000
 #define MAX_EVENTS 64
-
-static struct {
-	char url[600];
-	char dir[64]; /* the cluster pg.sh started, or "" */
-	int skip;
-	PGconn *admin;
-	int schemas;
-} pg;
 
 /* What the callback heard, in order. */
 struct events {
@@ -120,93 +115,16 @@ static void update(lks_store *s, const char *id, const char *content, int want)
 /* ------------------------------------------------------------------------ */
 /* The cluster and a schema per store */
 
-static void source_dir(char *out, size_t size)
-{
-	const char *env = getenv("LKS_SRC");
-	const char *cut = strstr(__FILE__, "/tests/core/");
-
-	if (env != NULL && *env != '\0')
-		snprintf(out, size, "%s", env);
-	else
-		snprintf(out, size, "%.*s", cut ? (int)(cut - __FILE__) : 1, cut ? __FILE__ : ".");
-}
-
 static int group_setup(void **state)
 {
-	const char *env = getenv("LKS_PG_URL");
-	char src[512], cmd[1200];
-	FILE *p;
-	int status;
-
 	(void)state;
-	if (env != NULL && *env != '\0') {
-		snprintf(pg.url, sizeof(pg.url), "%s", env);
-	} else {
-		source_dir(src, sizeof(src));
-		snprintf(pg.dir, sizeof(pg.dir), "/tmp/lks-pgwatch-XXXXXX");
-		if (mkdtemp(pg.dir) == NULL)
-			return -1;
-		snprintf(cmd, sizeof(cmd), "'%s/scripts/pg.sh' start '%s'", src, pg.dir);
-		p = popen(cmd, "r");
-		if (p == NULL)
-			return -1;
-		if (fgets(pg.url, sizeof(pg.url), p) == NULL)
-			pg.url[0] = '\0';
-		pg.url[strcspn(pg.url, "\n")] = '\0';
-		status = pclose(p);
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
-			rmdir(pg.dir);
-			pg.dir[0] = '\0';
-			pg.skip = 1;
-			fprintf(stderr, "test_store_watch: PostgreSQL is not installed and LKS_PG_URL "
-					"is not set: skipping the PostgreSQL tests\n");
-			return 0;
-		}
-		if (status != 0 || pg.url[0] == '\0')
-			return -1;
-	}
-	pg.admin = PQconnectdb(pg.url);
-	if (PQstatus(pg.admin) != CONNECTION_OK) {
-		fprintf(stderr, "test_store_watch: cannot connect: %s", PQerrorMessage(pg.admin));
-		return -1;
-	}
-	PQclear(PQexec(pg.admin, "SET client_min_messages = warning"));
-	return 0;
+	return pg_cluster_start("test_store_watch");
 }
 
 static int group_teardown(void **state)
 {
-	char src[512], cmd[1200];
-	int rc = 0;
-
 	(void)state;
-	PQfinish(pg.admin);
-	if (pg.dir[0] != '\0') {
-		source_dir(src, sizeof(src));
-		snprintf(cmd, sizeof(cmd), "'%s/scripts/pg.sh' stop '%s'", src, pg.dir);
-		rc = system(cmd) == 0 ? 0 : -1;
-	}
-	return rc;
-}
-
-static long admin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long admin(const char *fmt, ...)
-{
-	char sql[1024];
-	va_list ap;
-	PGresult *r;
-	long v = 0;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	r = PQexec(pg.admin, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQerrorMessage(pg.admin));
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
-		v = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return v;
+	return pg_cluster_stop();
 }
 
 struct fixture {
@@ -219,17 +137,10 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	*state = f;
-	if (pg.skip)
+	if (pg.skip != NULL)
 		return 0;
-	for (int i = 0; i < 2; i++) {
-		snprintf(f->schema[i], sizeof(f->schema[i]), "lks_w%d_%d", (int)getpid(),
-			 ++pg.schemas);
-		admin("CREATE SCHEMA %s", f->schema[i]);
-		/* The application name tells this test's connections apart. */
-		snprintf(f->url[i], sizeof(f->url[i]),
-			 "%s%soptions=-csearch_path%%3D%s&application_name=%s", pg.url,
-			 strchr(pg.url, '?') ? "&" : "?", f->schema[i], f->schema[i]);
-	}
+	for (int i = 0; i < 2; i++)
+		pg_new_schema(f->schema[i], sizeof(f->schema[i]), f->url[i], sizeof(f->url[i]));
 	return 0;
 }
 
@@ -237,15 +148,15 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	for (int i = 0; i < 2 && !pg.skip; i++)
-		admin("DROP SCHEMA %s CASCADE", f->schema[i]);
+	for (int i = 0; i < 2 && pg.skip == NULL; i++)
+		pg_admin("DROP SCHEMA %s CASCADE", f->schema[i]);
 	free(f);
 	return 0;
 }
 
 static struct fixture *fixture(void **state)
 {
-	if (pg.skip)
+	if (pg.skip != NULL)
 		skip();
 	return *state;
 }
@@ -264,7 +175,7 @@ static lks_store *open_store(const char *url)
 static void test_sqlite_watch_is_a_noop(void **state)
 {
 	char dir[] = "/tmp/lks-watch-XXXXXX", url[128], path[100];
-	lks_store_options opts = {0, 1 << 20};
+	lks_store_options opts = {.cache_bytes = 1 << 20};
 	lks_store *s = NULL;
 	struct events ev;
 	lks_item it;
@@ -404,18 +315,21 @@ static void test_reconnects_after_a_cut(void **state)
 	make_item(&it, "v1", LKS_READS_UNLIMITED);
 	assert_int_equal(lks_store_put(b, &it, "v1", 2), 0);
 	/* The listening connection is the one that never touched the items. */
-	cut = admin("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+	cut = pg_admin("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
 		    "WHERE application_name = '%s' AND query NOT LIKE '%%items%%'",
 		    f->schema[0]);
 	assert_int_equal(cut, 1);
-	/* The watch says it was cut off once it listens again... */
-	assert_int_equal(events_wait(&ev, 1, 10), 1);
+	/* The watch says it was cut off, then that it listens again... */
+	assert_int_equal(events_wait(&ev, 2, 10), 2);
 	assert_string_equal(ev.id[0], "");
+	assert_int_equal(ev.version[0], -1);
+	assert_string_equal(ev.id[1], "");
+	assert_int_equal(ev.version[1], 0);
 	/* ...and hears changes as before. */
 	update(b, it.id, "v2", 0);
-	assert_int_equal(events_wait(&ev, 2, 5), 2);
-	assert_string_equal(ev.id[1], it.id);
-	assert_int_equal(ev.version[1], 2);
+	assert_int_equal(events_wait(&ev, 3, 5), 3);
+	assert_string_equal(ev.id[2], it.id);
+	assert_int_equal(ev.version[2], 2);
 	lks_store_free(a);
 	lks_store_free(b);
 	events_destroy(&ev);

@@ -45,9 +45,13 @@ int lks_store_sqlite_open(lks_store **out, const char *path, const lks_store_opt
 int lks_store_postgres_open(lks_store **out, const char *url, const lks_store_options *opts);
 
 /* Puts a read cache of at most max_bytes of content in front of inner
- * (taking it over; freed with the cache, or at once on failure). Only for a
- * backend no other process writes to. */
-int lks_store_cache_wrap(lks_store **out, lks_store *inner, size_t max_bytes);
+ * (taking it over; freed with the cache, or at once on failure). A backend
+ * that other processes write to must have a watch: the cache takes it (and
+ * offers it again as its own), and keeps no copy longer than max_age_ms
+ * (0: LKS_STORE_CACHE_MAX_AGE_MS). Returns 0, LKS_ENOMEM, or the watch's
+ * error. */
+int lks_store_cache_wrap(lks_store **out, lks_store *inner, size_t max_bytes,
+			 unsigned max_age_ms);
 
 /* The backend behind a cache, or s itself. */
 const lks_store *lks_store_cache_inner(const lks_store *s);

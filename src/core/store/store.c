@@ -22,10 +22,19 @@ int lks_store_open(lks_store **out, const char *url, const lks_store_options *op
 			*out = db;
 			return rc;
 		}
-		return lks_store_cache_wrap(out, db, opts->cache_bytes);
+		return lks_store_cache_wrap(out, db, opts->cache_bytes, 0);
 	}
-	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-		return lks_store_postgres_open(out, url, opts);
+	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+		lks_store *db = NULL;
+		int rc = lks_store_postgres_open(&db, url, opts);
+
+		/* Other nodes write it too: the cache listens to their changes. */
+		if (rc < 0 || opts->cache_bytes == 0) {
+			*out = db;
+			return rc;
+		}
+		return lks_store_cache_wrap(out, db, opts->cache_bytes, opts->cache_max_age_ms);
+	}
 	/* The URL may hold a password: do not repeat it. */
 	return lks_error_set(LKS_EINVAL, "unknown kind of store: use sqlite:PATH or postgres://...");
 }
@@ -95,8 +104,8 @@ int lks_store_count(lks_store *store, int64_t *count)
 
 int lks_store_watch(lks_store *store, lks_store_change_fn changed, void *ctx)
 {
-	/* A cache is only ever put in front of a single-writer backend, which
-	 * has nothing to report: its ops have no watch either. */
+	/* A single-writer backend has nothing to report (its cache passes the
+	 * call on and says so). */
 	if (store->ops->watch == NULL)
 		return 0;
 	if (changed == NULL)

@@ -939,8 +939,9 @@ static void pg_close(lks_store *base)
  * the schema's channel, and a thread waits on its socket. Updates, deletions
  * and the taking of a last read send "id version" on that channel in their
  * own statement (pg_notify, delivered at commit, so never for a change that
- * rolled back). A connection that drops is opened again, with a back-off,
- * and the callback is told that changes may have been missed. */
+ * rolled back). A connection that drops is opened again, with a back-off;
+ * the callback is told when it drops and when it is back (changes may have
+ * been missed meanwhile). */
 
 #define WATCH_PING_IDLE 30     /* seconds of silence before checking the connection */
 #define WATCH_TIMEOUT 10       /* seconds a connect or a statement of the watch may take */
@@ -1143,6 +1144,14 @@ static void watch_drop(struct watch *w)
 	w->pg = NULL;
 }
 
+/* The listening connection failed: drops it and says so, since changes are
+ * not heard until it is back. */
+static void watch_lost(struct watch *w)
+{
+	watch_drop(w);
+	w->changed(w->ctx, NULL, -1);
+}
+
 static void *watch_main(void *arg)
 {
 	struct watch *w = arg;
@@ -1165,14 +1174,14 @@ static void *watch_main(void *arg)
 			}
 			retry_ms = WATCH_RETRY_MIN_MS;
 			heard = mono_ms();
-			w->changed(w->ctx, NULL, 0); /* what happened while cut off */
+			w->changed(w->ctx, NULL, 0); /* back: what happened while cut off? */
 			continue;
 		}
 		ready = watch_poll(w, PQsocket(w->pg), POLLIN, heard + WATCH_PING_IDLE * 1000);
 		if (ready == 2)
 			break;
 		if (ready < 0) {
-			watch_drop(w);
+			watch_lost(w);
 			continue;
 		}
 		if (ready == 0) {
@@ -1185,7 +1194,7 @@ static void *watch_main(void *arg)
 			rc = PQconsumeInput(w->pg) ? 0 : LKS_ESTORE;
 		}
 		if (rc < 0 || PQstatus(w->pg) != CONNECTION_OK) {
-			watch_drop(w);
+			watch_lost(w);
 			continue;
 		}
 		heard = mono_ms();
