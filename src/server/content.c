@@ -1,9 +1,10 @@
 /* Delivering an item: its exact bytes (GET /{id}/raw and friends, with
- * validators and a safe disposition) and its QR codes. */
+ * validators and a safe disposition) and its QR codes (rendered once, then
+ * served from qrcache.c). */
 #include "server_int.h"
+#include "qrcache.h"
 #include "zk.h"
 
-#include "linksync/qr.h"
 #include "linksync/units.h"
 
 #include <stdio.h>
@@ -269,15 +270,21 @@ answered:
 
 enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *format)
 {
+	int64_t now = lks_now();
 	lks_item *it = NULL;
-	char *url = NULL, *out = NULL;
+	char *url = NULL;
+	void *out = NULL;
 	size_t len = 0;
+	char etag[LKS_QRCACHE_ETAG_SIZE];
 	const char *type;
+	lks_qr_format fmt;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	int rc;
 
-	rc = lks_store_get(req->srv->store, &it, id, lks_now());
+	/* Looked up every time, though the image is cached: a deleted, expired
+	 * or used-up item is 404 at once. */
+	rc = lks_store_get(req->srv->store, &it, id, now);
 	/* The QR code of an encrypted item holds its key: only a client can
 	 * draw it. */
 	if (rc == 0 && it->encrypted)
@@ -287,20 +294,20 @@ enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *f
 		return lks_send_not_found(req);
 	if (rc < 0)
 		return lks_send_error(req, rc, lks_error_message());
+	if (strcmp(format, "svg") == 0) {
+		type = "image/svg+xml";
+		fmt = LKS_QR_SVG;
+	} else if (strcmp(format, "png") == 0) {
+		type = "image/png";
+		fmt = LKS_QR_PNG;
+	} else {
+		type = "text/plain; charset=utf-8";
+		fmt = LKS_QR_TXT;
+	}
 	url = lks_item_url(req->srv, id, NULL);
 	if (url == NULL)
 		return lks_send_error(req, LKS_ENOMEM, NULL);
-	if (strcmp(format, "svg") == 0) {
-		type = "image/svg+xml";
-		rc = lks_qr_svg(&out, &len, url);
-	} else if (strcmp(format, "png") == 0) {
-		type = "image/png";
-		rc = lks_qr_png((unsigned char **)&out, &len, url, 0);
-	} else {
-		type = "text/plain; charset=utf-8";
-		rc = lks_qr_text(&out, url, 0);
-		len = out ? strlen(out) : 0;
-	}
+	rc = lks_qrcache_get(req->srv->qr_cache, &out, &len, etag, url, fmt);
 	free(url);
 	if (rc < 0)
 		return lks_send_error(req, rc, lks_error_message());
