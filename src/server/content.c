@@ -1,9 +1,10 @@
 /* Delivering an item: its exact bytes (GET /{id}/raw and friends, with
- * validators and a safe disposition) and its QR codes. */
+ * validators and a safe disposition) and its QR codes (rendered once, then
+ * served from qrcache.c). */
 #include "server_int.h"
+#include "qrcache.h"
 #include "zk.h"
 
-#include "linksync/qr.h"
 #include "linksync/units.h"
 
 #include <stdio.h>
@@ -267,54 +268,93 @@ answered:
 	return answered;
 }
 
+/* Longest a browser keeps a QR code without asking again. */
+#define QR_MAX_AGE 86400
+
+/* A code never changes while its item lives, so a browser may keep it for the
+ * item's remaining life, at most a day (a deleted item's code is only a dead
+ * link, but need not linger), then revalidate with the ETag: 304, or 404 once
+ * the item is gone. A read-limited item's code is a way to take a read: not
+ * kept, as its content is not (lks_add_validators). */
+static void add_qr_validators(struct MHD_Response *resp, const char *etag, int limited,
+			      int64_t life)
+{
+	char cc[48];
+
+	if (life < 0)
+		life = 0;
+	snprintf(cc, sizeof(cc), "private, max-age=%lld",
+		 (long long)(life < QR_MAX_AGE ? life : QR_MAX_AGE));
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, limited ? "no-store" : cc);
+}
+
 enum MHD_Result lks_handle_qr(struct request *req, const char *id, const char *format)
 {
+	int64_t now = lks_now(), life = 0;
 	lks_item *it = NULL;
-	char *url = NULL, *out = NULL;
+	char *url = NULL;
+	void *out = NULL;
 	size_t len = 0;
+	char etag[LKS_QRCACHE_ETAG_SIZE];
 	const char *type;
+	lks_qr_format fmt;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	int rc;
+	unsigned status = MHD_HTTP_OK;
+	int rc, limited = 0;
 
-	rc = lks_store_get(req->srv->store, &it, id, lks_now());
+	/* Looked up every time, though the image is cached: a deleted, expired
+	 * or used-up item is 404 at once. */
+	rc = lks_store_get(req->srv->store, &it, id, now);
 	/* The QR code of an encrypted item holds its key: only a client can
 	 * draw it. */
 	if (rc == 0 && it->encrypted)
 		rc = LKS_ENOTFOUND;
+	if (rc == 0) {
+		limited = it->reads_left >= 0;
+		life = it->expires_at - now;
+	}
 	lks_item_free(it);
 	if (rc == LKS_ENOTFOUND)
 		return lks_send_not_found(req);
 	if (rc < 0)
 		return lks_send_error(req, rc, lks_error_message());
+	if (strcmp(format, "svg") == 0) {
+		type = "image/svg+xml";
+		fmt = LKS_QR_SVG;
+	} else if (strcmp(format, "png") == 0) {
+		type = "image/png";
+		fmt = LKS_QR_PNG;
+	} else {
+		type = "text/plain; charset=utf-8";
+		fmt = LKS_QR_TXT;
+	}
 	url = lks_item_url(req->srv, id, NULL);
 	if (url == NULL)
 		return lks_send_error(req, LKS_ENOMEM, NULL);
-	if (strcmp(format, "svg") == 0) {
-		type = "image/svg+xml";
-		rc = lks_qr_svg(&out, &len, url);
-	} else if (strcmp(format, "png") == 0) {
-		type = "image/png";
-		rc = lks_qr_png((unsigned char **)&out, &len, url, 0);
-	} else {
-		type = "text/plain; charset=utf-8";
-		rc = lks_qr_text(&out, url, 0);
-		len = out ? strlen(out) : 0;
-	}
+	rc = lks_qrcache_get(req->srv->qr_cache, &out, &len, etag, url, fmt);
 	free(url);
 	if (rc < 0)
 		return lks_send_error(req, rc, lks_error_message());
-	resp = MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_FREE);
+	if (etag_matches(lks_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH), etag)) {
+		free(out);
+		out = NULL;
+		status = MHD_HTTP_NOT_MODIFIED;
+		resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_buffer(len, out, MHD_RESPMEM_MUST_FREE);
+	}
 	if (resp == NULL) {
 		free(out);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	/* The link never changes while the item lives. */
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "private, max-age=300");
+	if (status == MHD_HTTP_OK)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	add_qr_validators(resp, etag, limited, life);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, RAW_CSP);
 	lks_add_common_headers(resp);
-	ret = MHD_queue_response(req->conn, MHD_HTTP_OK, resp);
+	ret = MHD_queue_response(req->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }

@@ -2,6 +2,7 @@
  * and limits against slow clients), the request lifecycle with bounded
  * uploads, the router, the response helpers and the sweeper thread. */
 #include "server_int.h"
+#include "qrcache.h"
 
 #include "linksync/units.h"
 
@@ -612,6 +613,9 @@ int lks_server_start(lks_server **out, const lks_server_config *cfg)
 	rc = lks_store_open(&srv->store, cfg->store_url, &sopts);
 	if (rc < 0)
 		goto fail;
+	rc = lks_qrcache_new(&srv->qr_cache, LKS_QRCACHE_DEFAULT_BYTES);
+	if (rc < 0)
+		goto fail;
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned)n : 1;
@@ -707,6 +711,7 @@ void lks_server_stop(lks_server *srv)
 		MHD_stop_daemon(srv->daemon);
 	lks_waits_destroy(srv);
 	lks_store_free(srv->store);
+	lks_qrcache_free(srv->qr_cache);
 	pthread_cond_destroy(&srv->sweep_cond);
 	pthread_mutex_destroy(&srv->sweep_lock);
 	free(srv->public_url);

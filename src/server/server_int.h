@@ -27,6 +27,7 @@ struct lks_server {
 	lks_server_config cfg;
 	struct MHD_Daemon *daemon;
 	lks_store *store;
+	struct lks_qrcache *qr_cache; /* rendered QR codes (qrcache.h) */
 	char *public_url; /* no trailing slash */
 	uint16_t port;
 	/* The sweeper thread and how to stop it. */
