@@ -1,5 +1,6 @@
-/* The read cache in front of SQLite: hits, and that every write through the
- * store is seen at once; limited items are never cached; expiry holds. */
+/* The read cache in front of SQLite: hits (after a read or a metadata
+ * lookup), and that every write through the store is seen at once; limited
+ * items are never cached; expiry holds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,6 +135,31 @@ static void test_hit_and_invalidation(void **state)
 	assert_int_equal(lks_store_get(f->store, &meta, it.id, NOW + 1), LKS_ENOTFOUND);
 }
 
+/* A metadata lookup (an item page, a QR code) brings the content into the
+ * cache too, so that what follows is served from memory; not for limited
+ * items. */
+static void test_get_fills_the_cache(void **state)
+{
+	struct fx *f = *state;
+	lks_item it, lim, *meta = NULL;
+	char *s;
+
+	put(f, &it, "one", LKS_READS_UNLIMITED, 60);
+	assert_int_equal(lks_store_get(f->store, &meta, it.id, NOW), 0);
+	lks_item_free(meta);
+	poke(f, it.id, "sneaky");
+	s = read_str(f, it.id, NOW, 0);
+	assert_string_equal(s, "one");
+	free(s);
+	put(f, &lim, "limited", 2, 60);
+	assert_int_equal(lks_store_get(f->store, &meta, lim.id, NOW), 0);
+	lks_item_free(meta);
+	poke(f, lim.id, "changed");
+	s = read_str(f, lim.id, NOW, LKS_STORE_COUNT);
+	assert_string_equal(s, "changed");
+	free(s);
+}
+
 static void test_expiry_applies_to_cached_items(void **state)
 {
 	struct fx *f = *state;
@@ -247,6 +273,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hit_and_invalidation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_fills_the_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_applies_to_cached_items, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limited_items_are_counted_not_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_items_bypass, setup, teardown),

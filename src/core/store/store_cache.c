@@ -237,11 +237,25 @@ static int ca_put_batch(lks_store *s, lks_store_put_job *list)
 
 static int ca_get(lks_store *s, lks_item **out, const char *id, int64_t now)
 {
-	int rc = lookup(CACHE(s), out, NULL, NULL, id, now);
+	struct cache_store *c = CACHE(s);
+	struct stamp st = stamp_of(c, id);
+	lks_item *it = NULL;
+	void *content = NULL;
+	size_t len = 0;
+	int rc = lookup(c, out, NULL, NULL, id, now);
 
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
-	return lks_store_get(CACHE(s)->inner, out, id, now);
+	rc = lks_store_get(c->inner, out, id, now);
+	if (rc < 0 || (*out)->reads_left >= 0 || (*out)->size > MAX_ITEM)
+		return rc;
+	/* A page or a QR code is often asked for before the content (and more
+	 * often): the content comes along once, so that those are hits too. */
+	if (lks_store_read(c->inner, &it, &content, &len, id, now, 0) == 0)
+		remember(c, it, content, len, st);
+	lks_item_free(it);
+	free(content);
+	return rc;
 }
 
 static int ca_read(lks_store *s, lks_item **out, void **content, size_t *len, const char *id,
