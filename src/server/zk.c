@@ -73,7 +73,7 @@ static struct slot *find(const char *id)
 	return NULL;
 }
 
-unsigned lks_zk_retry_after(const char *id, int64_t now)
+static unsigned retry_after(const char *id, int64_t now)
 {
 	unsigned wait = 0, h;
 	int all_limited = 1;
@@ -99,7 +99,7 @@ out:
 	return wait;
 }
 
-void lks_zk_wrong(const char *id, int64_t now)
+static void wrong(const char *id, int64_t now)
 {
 	struct slot *s, *victim = NULL;
 	unsigned h;
@@ -129,12 +129,25 @@ void lks_zk_wrong(const char *id, int64_t now)
 			victim = c;
 	}
 	if (victim == NULL)
-		goto out; /* all limited: lks_zk_retry_after fails closed for id */
+		goto out; /* all limited: retry_after fails closed for id */
 	snprintf(victim->id, sizeof(victim->id), "%s", id);
 	victim->start = now;
 	victim->count = 1;
 out:
 	pthread_mutex_unlock(&limiter_lock);
+}
+
+unsigned lks_zk_reserve(lks_zk_ticket *t, const char *id, int64_t now)
+{
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	t->now = now;
+	return retry_after(id, now);
+}
+
+void lks_zk_verdict(lks_zk_ticket *t, int right)
+{
+	if (!right)
+		wrong(t->id, t->now);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -208,7 +221,9 @@ int lks_zk_check_read(struct request *req, const lks_item *it, enum MHD_Result *
 {
 	const char *proof = lks_header(req, LKS_ENVELOPE_READ_HEADER);
 	int64_t now = monotonic_seconds();
+	lks_zk_ticket ticket;
 	unsigned wait;
+	int right;
 	char msg[160];
 
 	if (proof == NULL || *proof == '\0') {
@@ -219,7 +234,7 @@ int lks_zk_check_read(struct request *req, const lks_item *it, enum MHD_Result *
 				 0);
 		return 1;
 	}
-	wait = lks_zk_retry_after(it->id, now);
+	wait = lks_zk_reserve(&ticket, it->id, now);
 	if (wait > 0) {
 		snprintf(msg, sizeof(msg),
 			 "Too many wrong keys or passwords for this item: try again in %u s.",
@@ -228,9 +243,10 @@ int lks_zk_check_read(struct request *req, const lks_item *it, enum MHD_Result *
 		    send_refusal(req, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", msg, wait);
 		return 1;
 	}
-	if (lks_envelope_proof_check(it->proof_hash, proof, strlen(proof)) == 0)
+	right = lks_envelope_proof_check(it->proof_hash, proof, strlen(proof)) == 0;
+	lks_zk_verdict(&ticket, right);
+	if (right)
 		return 0;
-	lks_zk_wrong(it->id, now);
 	*answered = send_refusal(req, MHD_HTTP_FORBIDDEN, "wrong_key",
 				 "The key or the password is wrong for this item (or the item was "
 				 "updated: fetch its metadata and derive the proof again).",

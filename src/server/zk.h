@@ -33,10 +33,18 @@ int lks_zk_check_read(struct request *req, const lks_item *it, enum MHD_Result *
  * a node keeps what it saw itself (a cluster of N nodes allows up to N times
  * the rate; each node still caps it). */
 
-/* 0 when id may try a proof at now, else the seconds until it may (>= 1). */
-unsigned lks_zk_retry_after(const char *id, int64_t now);
+/* One proof being checked: lks_zk_reserve fills it, lks_zk_verdict ends it. */
+typedef struct lks_zk_ticket {
+	char id[LKS_ID_LEN + 1];
+	int64_t now;
+} lks_zk_ticket;
 
-/* Records a wrong proof for id at now. */
-void lks_zk_wrong(const char *id, int64_t now);
+/* Asks to check one proof for item id at now. Returns 0 when the caller may
+ * compare it, and must then call lks_zk_verdict(t, ...); else the seconds
+ * until the item takes proofs again (>= 1), and t is not used. */
+unsigned lks_zk_reserve(lks_zk_ticket *t, const char *id, int64_t now);
+
+/* Ends the check t: right = 1 when the proof matched, 0 when it was wrong. */
+void lks_zk_verdict(lks_zk_ticket *t, int right);
 
 #endif
