@@ -6,8 +6,11 @@
 #include "zk.h"
 
 #include "linksync/envelope.h"
+#include "linksync/id.h"
 
+#include <assert.h>
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,124 +19,126 @@
 #include <time.h>
 
 /* ------------------------------------------------------------------------ */
-/* The limiter: one fixed window per item, in a bounded table. */
+/* The limiter: wrong proofs counted in a sketch, one window for all items.
+ *
+ * Each item has a counter in each of ROWS rows, picked by a keyed hash; a
+ * counter adds up the wrong proofs of every item that lands on it, so an
+ * item's count is at least its own and never less, whatever other items do:
+ * nothing is ever evicted, there is no "untracked" item, and a flood of wrong
+ * proofs on other items can only make an item look limited (when it has
+ * filled every one of its counters), never lift its limit. A table of
+ * per-item entries cannot promise that in bounded memory: when it is full it
+ * must either forget a count or refuse items it cannot track.
+ *
+ * A check is reserved before its proof is compared (pending, a list of the
+ * tickets in flight, counted like wrong proofs) and given back when the
+ * proof was right, so that no more than LKS_ZK_WRONG_MAX wrong proofs are
+ * compared per item and window however many arrive at once. One window for
+ * all items, rather than one per item, keeps the counters shared soundly: an
+ * item's counters start and end their counts together. */
 
-#define SLOTS 8192 /* a power of two */
-#define PROBES 8
+#define ROWS LKS_ZK_ROWS
+#define COLS (1u << 18) /* per row, a power of two: 768 KiB in all */
 
-struct slot {
-	char id[LKS_ID_LEN + 1]; /* "" when free */
-	int64_t start;		 /* when the window of the first wrong proof began */
-	unsigned count;		 /* wrong proofs in that window */
-};
-
-static struct slot slots[SLOTS];
+static uint8_t wrong[ROWS][COLS];	 /* wrong proofs this window, saturating */
+static int64_t window_start = INT64_MIN; /* no window yet */
+static lks_zk_ticket *pending;		 /* checks in flight */
+static unsigned waiters;		 /* reserves waiting for a verdict */
 static pthread_mutex_t limiter_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
-static uint32_t seed;
+static pthread_cond_t verdict_given = PTHREAD_COND_INITIALIZER;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static uint8_t key[32];
 
-/* A per-process random seed: someone who creates items and fails proofs on
- * them cannot aim at the slots of another item. */
-static void seed_init(void)
+/* A per-process random key: someone who creates items and fails proofs on
+ * them cannot tell which counters they share with another item. */
+static void key_init(void)
 {
-	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-		seed = (uint32_t)time(NULL) ^ (uint32_t)(uintptr_t)&seed;
-}
+	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
+		uint64_t fallback[2] = {(uint64_t)time(NULL), (uint64_t)(uintptr_t)&fallback};
 
-static unsigned home(const char *id)
-{
-	uint32_t h = 2166136261u ^ seed;
-
-	for (; *id != '\0'; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h & (SLOTS - 1);
-}
-
-static int active(const struct slot *s, int64_t now)
-{
-	return s->id[0] != '\0' && now < s->start + LKS_ZK_WINDOW;
-}
-
-static int limited(const struct slot *s, int64_t now)
-{
-	return active(s, now) && s->count >= LKS_ZK_WRONG_MAX;
-}
-
-/* The slot of id, or NULL; the caller holds the lock. */
-static struct slot *find(const char *id)
-{
-	unsigned h = home(id);
-
-	for (unsigned i = 0; i < PROBES; i++) {
-		struct slot *s = &slots[(h + i) & (SLOTS - 1)];
-
-		if (strcmp(s->id, id) == 0)
-			return s;
+		lks_sha256(key, fallback, sizeof(fallback));
 	}
-	return NULL;
 }
 
-unsigned lks_zk_retry_after(const char *id, int64_t now)
+/* id's counter in each row: from SHA-256(key || id), which whoever lacks the
+ * key cannot predict. */
+static void columns(uint32_t col[ROWS], const char *id)
 {
-	unsigned wait = 0, h;
-	int all_limited = 1;
-	struct slot *s;
+	uint8_t in[sizeof(key) + LKS_ID_LEN], h[LKS_HASH_BYTES];
+	size_t n = strnlen(id, LKS_ID_LEN);
 
-	pthread_once(&seed_once, seed_init);
+	pthread_once(&key_once, key_init);
+	memcpy(in, key, sizeof(key));
+	memcpy(in + sizeof(key), id, n);
+	lks_sha256(h, in, sizeof(key) + n);
+	for (unsigned r = 0; r < ROWS; r++)
+		col[r] = (((uint32_t)h[4 * r] << 24) | ((uint32_t)h[4 * r + 1] << 16) |
+			  ((uint32_t)h[4 * r + 2] << 8) | h[4 * r + 3]) &
+			 (COLS - 1);
+}
+
+unsigned lks_zk_reserve(lks_zk_ticket *t, const char *id, int64_t now)
+{
+	unsigned wait = 0;
+
+	columns(t->col, id);
 	pthread_mutex_lock(&limiter_lock);
-	s = find(id);
-	if (s != NULL) {
-		if (limited(s, now))
-			wait = (unsigned)(s->start + LKS_ZK_WINDOW - now);
-		goto out;
+	for (;;) {
+		unsigned held[ROWS] = {0}, counted = UINT_MAX, all = UINT_MAX;
+
+		if (now >= window_start + LKS_ZK_WINDOW) {
+			memset(wrong, 0, sizeof(wrong));
+			window_start = now;
+		}
+		for (const lks_zk_ticket *p = pending; p != NULL; p = p->next)
+			for (unsigned r = 0; r < ROWS; r++)
+				held[r] += p->col[r] == t->col[r];
+		for (unsigned r = 0; r < ROWS; r++) {
+			unsigned w = wrong[r][t->col[r]];
+
+			counted = w < counted ? w : counted;
+			all = w + held[r] < all ? w + held[r] : all;
+		}
+		if (all < LKS_ZK_WRONG_MAX) {
+			t->next = pending;
+			pending = t;
+			break;
+		}
+		if (counted >= LKS_ZK_WRONG_MAX) {
+			/* now may be a little older than window_start (read
+			 * before the lock): the wait stays within a window. */
+			int64_t left = window_start + LKS_ZK_WINDOW - now;
+
+			wait = left > LKS_ZK_WINDOW ? LKS_ZK_WINDOW : (unsigned)left;
+			break;
+		}
+		/* Only checks in flight hold it back, and each ends in a
+		 * moment: a right proof must not be refused because others
+		 * are being compared. */
+		waiters++;
+		pthread_cond_wait(&verdict_given, &limiter_lock);
+		waiters--;
 	}
-	/* Not tracked. Should every slot it could take be held by a limited
-	 * item (a flood), fail closed rather than let it guess untracked. */
-	h = home(id);
-	for (unsigned i = 0; i < PROBES && all_limited; i++)
-		all_limited = limited(&slots[(h + i) & (SLOTS - 1)], now);
-	if (all_limited)
-		wait = 1;
-out:
 	pthread_mutex_unlock(&limiter_lock);
 	return wait;
 }
 
-void lks_zk_wrong(const char *id, int64_t now)
+void lks_zk_verdict(lks_zk_ticket *t, int right)
 {
-	struct slot *s, *victim = NULL;
-	unsigned h;
+	lks_zk_ticket **p;
 
-	pthread_once(&seed_once, seed_init);
 	pthread_mutex_lock(&limiter_lock);
-	s = find(id);
-	if (s != NULL) {
-		if (!active(s, now)) {
-			s->start = now;
-			s->count = 0;
-		}
-		s->count++;
-		goto out;
-	}
-	/* A free or finished slot, else the oldest one that is not limited
-	 * (evicting a limited item would lift its limit). */
-	h = home(id);
-	for (unsigned i = 0; i < PROBES; i++) {
-		struct slot *c = &slots[(h + i) & (SLOTS - 1)];
-
-		if (!active(c, now)) {
-			victim = c;
-			break;
-		}
-		if (!limited(c, now) && (victim == NULL || c->start < victim->start))
-			victim = c;
-	}
-	if (victim == NULL)
-		goto out; /* all limited: lks_zk_retry_after fails closed for id */
-	snprintf(victim->id, sizeof(victim->id), "%s", id);
-	victim->start = now;
-	victim->count = 1;
-out:
+	for (p = &pending; *p != t; p = &(*p)->next)
+		assert(*p != NULL);
+	*p = t->next;
+	/* A wrong proof stays counted (in the current window, should the one
+	 * it was reserved in have ended: it was held there until now). */
+	if (!right)
+		for (unsigned r = 0; r < ROWS; r++)
+			if (wrong[r][t->col[r]] < UINT8_MAX)
+				wrong[r][t->col[r]]++;
+	if (waiters > 0)
+		pthread_cond_broadcast(&verdict_given);
 	pthread_mutex_unlock(&limiter_lock);
 }
 
@@ -208,7 +213,9 @@ int lks_zk_check_read(struct request *req, const lks_item *it, enum MHD_Result *
 {
 	const char *proof = lks_header(req, LKS_ENVELOPE_READ_HEADER);
 	int64_t now = monotonic_seconds();
+	lks_zk_ticket ticket;
 	unsigned wait;
+	int right;
 	char msg[160];
 
 	if (proof == NULL || *proof == '\0') {
@@ -219,7 +226,7 @@ int lks_zk_check_read(struct request *req, const lks_item *it, enum MHD_Result *
 				 0);
 		return 1;
 	}
-	wait = lks_zk_retry_after(it->id, now);
+	wait = lks_zk_reserve(&ticket, it->id, now);
 	if (wait > 0) {
 		snprintf(msg, sizeof(msg),
 			 "Too many wrong keys or passwords for this item: try again in %u s.",
@@ -228,9 +235,10 @@ int lks_zk_check_read(struct request *req, const lks_item *it, enum MHD_Result *
 		    send_refusal(req, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", msg, wait);
 		return 1;
 	}
-	if (lks_envelope_proof_check(it->proof_hash, proof, strlen(proof)) == 0)
+	right = lks_envelope_proof_check(it->proof_hash, proof, strlen(proof)) == 0;
+	lks_zk_verdict(&ticket, right);
+	if (right)
 		return 0;
-	lks_zk_wrong(it->id, now);
 	*answered = send_refusal(req, MHD_HTTP_FORBIDDEN, "wrong_key",
 				 "The key or the password is wrong for this item (or the item was "
 				 "updated: fetch its metadata and derive the proof again).",

@@ -29,14 +29,31 @@ int lks_zk_describe(lks_item *it, const void *body, size_t len, const char *proo
 int lks_zk_check_read(struct request *req, const lks_item *it, enum MHD_Result *answered);
 
 /* The limiter under lks_zk_check_read, with the clock passed in (monotonic
- * seconds) so that tests can drive it. The table is per process and bounded:
- * a node keeps what it saw itself (a cluster of N nodes allows up to N times
- * the rate; each node still caps it). */
+ * seconds, never going back) so that tests can drive it. It is per process
+ * and bounded (docs/e2e.md §6 gives what a flood can still do): a node keeps
+ * what it saw itself (a cluster of N nodes allows up to N times the rate;
+ * each node still caps it). The window is one for all items: it opens at the
+ * first check after the last one closed and lasts LKS_ZK_WINDOW. */
 
-/* 0 when id may try a proof at now, else the seconds until it may (>= 1). */
-unsigned lks_zk_retry_after(const char *id, int64_t now);
+#define LKS_ZK_ROWS 3 /* counters per item */
 
-/* Records a wrong proof for id at now. */
-void lks_zk_wrong(const char *id, int64_t now);
+/* One proof being checked: lks_zk_reserve fills it, lks_zk_verdict ends it. */
+typedef struct lks_zk_ticket {
+	uint32_t col[LKS_ZK_ROWS];
+	struct lks_zk_ticket *next;
+} lks_zk_ticket;
+
+/* Reserves the check of one proof for item id at now. Returns 0 when the
+ * caller may compare the proof; it must then call lks_zk_verdict(t, ...)
+ * right after, with nothing in between that can block (other checks of the
+ * item may wait for it), and keep t in place until then. Else returns the
+ * seconds until the item takes proofs again (1 to LKS_ZK_WINDOW), and t is
+ * free: LKS_ZK_WRONG_MAX wrong proofs were counted in this window (or, for an
+ * item that had none, items sharing all of its counters had as many). May
+ * wait, never for long, while checks in flight hold the item's last ones. */
+unsigned lks_zk_reserve(lks_zk_ticket *t, const char *id, int64_t now);
+
+/* Ends the check t: right = 1 gives it back, right = 0 counts a wrong proof. */
+void lks_zk_verdict(lks_zk_ticket *t, int right);
 
 #endif
