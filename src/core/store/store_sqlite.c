@@ -735,11 +735,14 @@ static void *checkpointer(void *arg)
 			checkpoint(s, db, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
 			behind = log < 0 || copied < log;
 		} else if (idle && stat(wal, &sb) == 0 && sb.st_size > idle_bytes) {
-			/* Nobody commits: copy what is left (less than
-			 * CKPT_PAGES frames) and empty the WAL file. Its
-			 * connection has no busy timeout, so this waits for no
-			 * one; a commit arriving meanwhile waits for it. */
-			checkpoint(s, db, SQLITE_CHECKPOINT_TRUNCATE, &log, &copied);
+			/* Nobody commits: copy what is left, then empty the WAL
+			 * file. Truncating takes the write lock (a commit
+			 * arriving meanwhile waits for it), so only once there
+			 * is nothing left to copy or sync; this connection has
+			 * no busy timeout, so it waits for no one. */
+			checkpoint(s, db, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+			if (log >= 0 && copied == log)
+				checkpoint(s, db, SQLITE_CHECKPOINT_TRUNCATE, &log, &copied);
 		}
 		pthread_mutex_lock(&s->ckpt_lock);
 	}
