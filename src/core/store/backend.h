@@ -40,6 +40,11 @@ void lks_group_stop(lks_store *store);
 
 int lks_store_sqlite_open(lks_store **out, const char *path, const lks_store_options *opts);
 
+/* SQLite: past this many frames in the WAL, a commit checkpoints on its own
+ * thread rather than leave it to the store's checkpointer (which keeps the
+ * WAL well below when it can). */
+#define LKS_SQLITE_WAL_HARD_FRAMES 8192
+
 /* url is the whole "postgres://..." or "postgresql://..." URL, with the
  * optional pool=N (connections, 1 to 64, default 4) that linksync reads itself. */
 int lks_store_postgres_open(lks_store **out, const char *url, const lks_store_options *opts);

@@ -1,7 +1,9 @@
 /* The embedded SQLite backend: one database file in WAL mode, one connection
  * per thread (SQLite connections are not shared across threads), prepared
  * statements kept per connection, content in its own table so that metadata
- * changes (a consumed read) never rewrite a large blob. */
+ * changes (a consumed read) never rewrite a large blob. Commits never
+ * checkpoint: a thread of the store does, on its own connection, so that
+ * copying the WAL into the database and its syncs leave the commit path. */
 #include "backend.h"
 #include "linksync/error.h"
 
@@ -12,8 +14,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define SCHEMA_VERSION 2
+
+/* Checkpoints (see the checkpointer below). New WAL frames that wake the
+ * checkpointer: what wal_autocheckpoint did inline by default. */
+#define CKPT_PAGES 1000
+/* Without a pause between commits a passive checkpoint never reaches the
+ * end of the WAL, and only a WAL copied to its end starts over: past this
+ * many frames the committing thread copies the rest itself. */
+#define CKPT_HARD_PAGES LKS_SQLITE_WAL_HARD_FRAMES
+/* The checkpointer's tick: a checkpoint that stopped short is retried, and
+ * a large WAL of a store idle for a whole tick is truncated. */
+#define CKPT_TICK_MS 500
+/* A WAL that grew past this (readers in the way of checkpoints) is cut back
+ * to it when it starts over; the steady state stays below. */
+#define WAL_LIMIT_BYTES (64 << 20)
 
 enum {
 	ST_INSERT_ITEM,
@@ -108,6 +125,17 @@ struct sqlite_store {
 	pthread_key_t key;
 	pthread_mutex_t lock; /* guards conns */
 	struct conn *conns;
+
+	/* The checkpointer. */
+	pthread_mutex_t ckpt_run;  /* held while a checkpoint runs: one at a time */
+	pthread_mutex_t ckpt_lock; /* guards the four fields below */
+	pthread_cond_t ckpt_cond;  /* CLOCK_MONOTONIC */
+	int ckpt_wanted, ckpt_stop;
+	int64_t ckpt_asked;	/* WAL frames when the checkpointer was last woken */
+	uint64_t commits;	/* commits seen, to tell an idle store */
+	struct conn *ckpt_conn; /* the checkpointer's own connection */
+	pthread_t ckpt_thread;
+	int ckpt_running;
 };
 
 static int db_error(sqlite3 *db, const char *what)
@@ -123,6 +151,53 @@ static void conn_free(struct conn *c)
 		sqlite3_finalize(c->st[i]);
 	sqlite3_close(c->db);
 	free(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints */
+
+/* Runs one checkpoint of the given mode on db, one at a time. Returns
+ * SQLite's code; *log gets the frames in the WAL and *copied those now in
+ * the database, both -1 if it could not run. */
+static int checkpoint(struct sqlite_store *s, sqlite3 *db, int mode, int *log, int *copied)
+{
+	int rc;
+
+	*log = *copied = -1;
+	pthread_mutex_lock(&s->ckpt_run);
+	rc = sqlite3_wal_checkpoint_v2(db, NULL, mode, log, copied);
+	pthread_mutex_unlock(&s->ckpt_run);
+	return rc;
+}
+
+/* SQLite calls this after every commit of every connection of the store,
+ * with the frames now in the WAL; it takes wal_autocheckpoint's place. It
+ * wakes the checkpointer when enough is new, and past the hard bound
+ * checkpoints here, on the committing thread. Passive even then: RESTART or
+ * TRUNCATE would wait, holding the write lock, for every reader of an older
+ * snapshot, so one slow reader would stall every create; a passive one
+ * copies what no reader holds, and the next commit past the bound tries
+ * again. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct sqlite_store *s = arg;
+	int64_t fresh;
+	int log, copied;
+
+	(void)name;
+	pthread_mutex_lock(&s->ckpt_lock);
+	s->commits++;
+	/* Fewer frames than at the last call: the WAL has started over. */
+	fresh = frames >= s->ckpt_asked ? frames - s->ckpt_asked : frames;
+	if (fresh >= CKPT_PAGES) {
+		s->ckpt_asked = frames;
+		s->ckpt_wanted = 1;
+		pthread_cond_signal(&s->ckpt_cond);
+	}
+	pthread_mutex_unlock(&s->ckpt_lock);
+	if (frames >= CKPT_HARD_PAGES)
+		checkpoint(s, db, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+	return SQLITE_OK;
 }
 
 static int conn_open(struct conn **out, struct sqlite_store *s)
@@ -147,12 +222,14 @@ static int conn_open(struct conn **out, struct sqlite_store *s)
 		 /* auto_vacuum first: once WAL mode has written page 1, a new
 		  * database can no longer take it. */
 		 "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
-		 "PRAGMA temp_store=MEMORY;",
-		 s->sync_full ? "FULL" : "NORMAL");
+		 "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0; "
+		 "PRAGMA journal_size_limit=%lld;",
+		 s->sync_full ? "FULL" : "NORMAL", (long long)WAL_LIMIT_BYTES);
 	if (sqlite3_exec(c->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		rc = db_error(c->db, "setup");
 		goto fail;
 	}
+	sqlite3_wal_hook(c->db, wal_hook, s);
 	*out = c;
 	return 0;
 fail:
@@ -614,11 +691,100 @@ static int sq_count(lks_store *s, int64_t *count)
 	return rc;
 }
 
+/* The checkpointer: copies the WAL into the database when the commits ask
+ * (CKPT_PAGES new frames), retries each tick a checkpoint that readers or
+ * new commits kept from the end, and gives back the space of a large WAL
+ * once the store has been idle for a tick. Its connection has the store's
+ * synchronous setting, so its checkpoints sync the WAL before copying and
+ * the database after, as the automatic ones did. */
+static void *checkpointer(void *arg)
+{
+	struct sqlite_store *s = arg;
+	sqlite3 *db = s->ckpt_conn->db;
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(db, "main"));
+	int64_t idle_bytes = (int64_t)CKPT_PAGES * 4096;
+	sqlite3_stmt *st = NULL;
+	uint64_t seen = 0;
+	int behind = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		idle_bytes = (int64_t)CKPT_PAGES * sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	pthread_mutex_lock(&s->ckpt_lock);
+	while (!s->ckpt_stop) {
+		struct timespec until;
+		struct stat sb;
+		int wanted, idle, log, copied;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += CKPT_TICK_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		while (!s->ckpt_wanted && !s->ckpt_stop &&
+		       pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &until) != ETIMEDOUT)
+			;
+		if (s->ckpt_stop)
+			break;
+		wanted = s->ckpt_wanted;
+		s->ckpt_wanted = 0;
+		idle = s->commits == seen;
+		seen = s->commits;
+		pthread_mutex_unlock(&s->ckpt_lock);
+		if (wanted || behind) {
+			checkpoint(s, db, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+			behind = log < 0 || copied < log;
+		} else if (idle && stat(wal, &sb) == 0 && sb.st_size > idle_bytes) {
+			/* Nobody commits: copy what is left, then empty the WAL
+			 * file. Truncating takes the write lock (a commit
+			 * arriving meanwhile waits for it), so only once there
+			 * is nothing left to copy or sync; this connection has
+			 * no busy timeout, so it waits for no one. */
+			checkpoint(s, db, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+			if (log >= 0 && copied == log)
+				checkpoint(s, db, SQLITE_CHECKPOINT_TRUNCATE, &log, &copied);
+		}
+		pthread_mutex_lock(&s->ckpt_lock);
+	}
+	pthread_mutex_unlock(&s->ckpt_lock);
+	return NULL;
+}
+
+static int checkpointer_start(struct sqlite_store *s)
+{
+	int rc = conn_open(&s->ckpt_conn, s);
+
+	if (rc < 0)
+		return rc;
+	sqlite3_busy_timeout(s->ckpt_conn->db, 0);
+	if (pthread_create(&s->ckpt_thread, NULL, checkpointer, s) != 0)
+		return lks_error_set(LKS_ENOMEM, "cannot start the checkpoint thread");
+	s->ckpt_running = 1;
+	return 0;
+}
+
+static void checkpointer_stop(struct sqlite_store *s)
+{
+	if (s->ckpt_running) {
+		pthread_mutex_lock(&s->ckpt_lock);
+		s->ckpt_stop = 1;
+		pthread_cond_signal(&s->ckpt_cond);
+		pthread_mutex_unlock(&s->ckpt_lock);
+		pthread_join(s->ckpt_thread, NULL);
+		s->ckpt_running = 0;
+	}
+	conn_free(s->ckpt_conn);
+	s->ckpt_conn = NULL;
+}
+
 static void sq_close(lks_store *base)
 {
 	struct sqlite_store *s = STORE(base);
 	struct conn *c = s->conns;
 
+	/* The checkpointer first: it uses the store. Then the last connection
+	 * closed copies the WAL into the database and deletes it, as before. */
+	checkpointer_stop(s);
 	while (c != NULL) {
 		struct conn *next = c->next;
 		conn_free(c);
@@ -626,6 +792,9 @@ static void sq_close(lks_store *base)
 	}
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->ckpt_cond);
+	pthread_mutex_destroy(&s->ckpt_lock);
+	pthread_mutex_destroy(&s->ckpt_run);
 	free(s->path);
 	free(s);
 }
@@ -726,6 +895,7 @@ out:
 int lks_store_sqlite_open(lks_store **out, const char *path, const lks_store_options *opts)
 {
 	struct sqlite_store *s = NULL;
+	pthread_condattr_t attr;
 	int rc;
 
 	if (*path == '\0')
@@ -742,9 +912,17 @@ int lks_store_sqlite_open(lks_store **out, const char *path, const lks_store_opt
 		return lks_error_set(LKS_ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->ckpt_run, NULL);
+	pthread_mutex_init(&s->ckpt_lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->ckpt_cond, &attr);
+	pthread_condattr_destroy(&attr);
 	rc = ensure_dir(path);
 	if (rc == 0)
 		rc = migrate(s);
+	if (rc == 0)
+		rc = checkpointer_start(s);
 	if (rc < 0) {
 		sq_close(&s->base);
 		return rc;
