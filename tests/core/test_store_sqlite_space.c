@@ -1,8 +1,9 @@
 /* SQLite specifics of giving space back: a new store is created with
  * incremental auto-vacuum (it must be set before WAL mode writes the first
  * page), a sweep followed by compaction shrinks the file, compaction never
- * reports progress it did not make, and an old store without auto-vacuum is
- * converted when opened. */
+ * reports progress it did not make, a mass expiry is given back at once by
+ * VACUUM while a long free list in a store of many live items is left for
+ * reuse, and an old store without auto-vacuum is converted when opened. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +33,23 @@ static int pragma_int(const char *path, const char *pragma)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return v;
+}
+
+/* A PRAGMA's text answer (a static buffer). */
+static const char *pragma_text(const char *path, const char *pragma)
+{
+	static char out[256];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	out[0] = '\0';
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, pragma, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, sizeof(out), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out;
 }
 
 static long long file_size(const char *path)
@@ -90,6 +108,62 @@ static void test_new_store_shrinks_after_sweep(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Compacts a store of `expired` items swept away and `live` kept (8 KiB each):
+ * returns what compaction said, with the free pages left and the file's size
+ * after closing; the live items are intact. */
+static int compact_after(int expired, int live, int *free_left, long long *size)
+{
+	char dir[] = "/tmp/lks-space-XXXXXX", path[128], url[160], cmd[200];
+	lks_store *store = NULL;
+	unsigned purged;
+	int64_t count;
+	int rc;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.db", dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	assert_int_equal(lks_store_open(&store, url, NULL), 0);
+	fill(store, expired, 2000);
+	fill(store, live, 9000);
+	do
+		assert_int_equal(lks_store_sweep(store, &purged, 3000, 500), 0);
+	while (purged == 500);
+	rc = lks_store_compact(store);
+	*free_left = pragma_int(path, "PRAGMA freelist_count");
+	assert_int_equal(lks_store_count(store, &count), 0);
+	assert_int_equal(count, live);
+	lks_store_free(store);
+	*size = file_size(path);
+	assert_string_equal(pragma_text(path, "PRAGMA integrity_check"), "ok");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	return rc;
+}
+
+/* A long free list is not given back page by page (which costs more per page
+ * the longer the list): at once by VACUUM when little is left to copy... */
+static void test_mass_expiry_is_vacuumed_at_once(void **state)
+{
+	int free_left;
+	long long size;
+
+	(void)state;
+	assert_int_equal(compact_after(2500, 50, &free_left, &size), 0);
+	assert_int_equal(free_left, 0);
+	assert_true(size > 0 && size < 50LL * 8192 * 3);
+}
+
+/* ...and otherwise left for new items to reuse, with nothing to do now. */
+static void test_long_free_list_is_left_for_reuse(void **state)
+{
+	int free_left;
+	long long size;
+
+	(void)state;
+	assert_int_equal(compact_after(2500, 3000, &free_left, &size), 0);
+	assert_true(free_left > 4096);
+}
+
 static void test_old_store_without_autovacuum_is_converted(void **state)
 {
 	char dir[] = "/tmp/lks-space-XXXXXX", path[128], url[160], cmd[200];
@@ -117,6 +191,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_store_shrinks_after_sweep),
+		cmocka_unit_test(test_mass_expiry_is_vacuumed_at_once),
+		cmocka_unit_test(test_long_free_list_is_left_for_reuse),
 		cmocka_unit_test(test_old_store_without_autovacuum_is_converted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -650,28 +650,64 @@ static int sq_sweep(lks_store *s, unsigned *purged, int64_t now, unsigned batch)
 	return 0;
 }
 
+/* One value of a PRAGMA that answers a number, or -1. */
+static int64_t pragma_value(sqlite3 *db, const char *pragma)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, pragma, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Giving free pages back costs SQLite more per page the longer its free list
+ * is (each page taken off the end of the file is first searched for in the
+ * list's trunk pages): a list of a few thousand pages goes quickly, a
+ * million took longer than twelve minutes of a core. A long list is given
+ * back by VACUUM instead when it is most of the file and what is left to
+ * copy is small (a mass expiry: VACUUM copies only the live rows, holding
+ * the write lock meanwhile, so creates wait that long); otherwise it is left
+ * for new items to reuse. */
+#define COMPACT_PAGES_MAX 4096           /* a free list given back page by page */
+#define VACUUM_LIVE_MAX (64 * 1024 * 1024) /* live bytes a VACUUM may copy */
+
 static int sq_compact(lks_store *s)
 {
 	struct conn *c;
-	sqlite3_stmt *st = NULL;
-	int64_t free_pages = 0;
+	int64_t free_pages, pages, page_size;
+	int log, copied;
 
 	CONN_OR_FAIL(c, s);
+	free_pages = pragma_value(c->db, "PRAGMA freelist_count");
+	pages = pragma_value(c->db, "PRAGMA page_count");
+	page_size = pragma_value(c->db, "PRAGMA page_size");
+	if (free_pages < 0 || pages < 0 || page_size < 0)
+		return db_error(c->db, "compact");
+	if (free_pages > COMPACT_PAGES_MAX) {
+		c->last_free_pages = INT64_MAX;
+		if (free_pages * 2 < pages || (pages - free_pages) * page_size > VACUUM_LIVE_MAX)
+			return 0; /* reused by new items */
+		if (sqlite3_exec(c->db, "VACUUM", NULL, NULL, NULL) != SQLITE_OK)
+			return db_error(c->db, "vacuum");
+		goto done;
+	}
 	/* A few hundred pages at a time keeps the write lock short. */
-	if (sqlite3_exec(c->db, "PRAGMA incremental_vacuum(256)", NULL, NULL, NULL) != SQLITE_OK)
+	if (free_pages > 0 &&
+	    sqlite3_exec(c->db, "PRAGMA incremental_vacuum(256)", NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(c->db, "vacuum");
-	if (sqlite3_prepare_v2(c->db, "PRAGMA freelist_count", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		free_pages = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	free_pages = pragma_value(c->db, "PRAGMA freelist_count");
 	/* More to do only if this round made progress: never spin. */
 	if (free_pages > 0 && free_pages < c->last_free_pages) {
 		c->last_free_pages = free_pages;
 		return 1;
 	}
 	c->last_free_pages = INT64_MAX;
-	/* Done: fold the WAL back into the database and shrink it. */
-	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+done:
+	/* The file shrinks when the WAL is copied back (waiting for no one). */
+	checkpoint(STORE(s), c->db, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
 	return 0;
 }
 
