@@ -1,6 +1,7 @@
 /* The item API: create (POST /api/v1/items, PUT /, PUT /{name}), metadata
  * (GET /api/v1/items/{id}) and the owner's update and delete. */
 #include "server_int.h"
+#include "workers.h"
 #include "zk.h"
 
 #include "linksync/check.h"
@@ -400,6 +401,7 @@ enum MHD_Result lks_handle_create(struct request *req, const char *put_name)
 			return MHD_YES;
 		req->wait_state = LKS_WAIT_NONE;
 		MHD_resume_connection(req->conn);
+		lks_workers_wake(srv, req->conn);
 		__atomic_sub_fetch(&srv->creates_parked, 1, __ATOMIC_RELEASE);
 		return lks_send_error(req, rc, lks_error_message());
 	}

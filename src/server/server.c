@@ -2,6 +2,7 @@
  * and limits against slow clients), the request lifecycle with bounded
  * uploads, the router, the response helpers and the sweeper thread. */
 #include "server_int.h"
+#include "workers.h"
 #include "qrcache.h"
 
 #include "linksync/units.h"
@@ -317,6 +318,7 @@ void lks_resume(struct request *req)
 	__atomic_add_fetch(&req->srv->answers_due, 1, __ATOMIC_SEQ_CST);
 	req->wait_state = LKS_WAIT_RESUMED;
 	MHD_resume_connection(req->conn);
+	lks_workers_wake(req->srv, req->conn);
 }
 
 static enum MHD_Result send_too_big(struct request *req)
@@ -588,9 +590,7 @@ int lks_server_start(lks_server **out, const lks_server_config *cfg)
 	socklen_t sslen = 0;
 	char host[INET6_ADDRSTRLEN + 1];
 	lks_store_options sopts = {0};
-	const union MHD_DaemonInfo *info;
 	unsigned threads = cfg->threads;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	int rc;
 
 	*out = NULL;
@@ -620,26 +620,11 @@ int lks_server_start(lks_server **out, const lks_server_config *cfg)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned)n : 1;
 	}
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	raise_fd_limit(cfg->conn_limit);
-	srv->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, srv,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout,
-		MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_ip_limit,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->conn_memory,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_END);
-	if (srv->daemon == NULL) {
-		rc = lks_error_set(LKS_EIO, "cannot listen on %s (in use, or not allowed?)", cfg->listen);
+	rc = lks_workers_start(srv, (struct sockaddr *)&ss, sslen, threads, on_request,
+			       on_completed);
+	if (rc < 0)
 		goto fail;
-	}
-	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	srv->port = info ? info->port : 0;
 	if (cfg->public_url != NULL && *cfg->public_url != '\0') {
 		size_t n = strlen(cfg->public_url);
 		srv->public_url = strdup(cfg->public_url);
@@ -707,8 +692,7 @@ void lks_server_stop(lks_server *srv)
 		struct timespec ms = {0, 1000000};
 		nanosleep(&ms, NULL);
 	}
-	if (srv->daemon != NULL)
-		MHD_stop_daemon(srv->daemon);
+	lks_workers_stop(srv);
 	lks_waits_destroy(srv);
 	lks_store_free(srv->store);
 	lks_qrcache_free(srv->qr_cache);

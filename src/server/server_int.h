@@ -23,9 +23,30 @@ struct lks_waits {
 	int initialised, running, stopping;
 };
 
+/* The HTTP threads (workers.c). */
+struct lks_worker {
+	struct lks_workers *ws;
+	struct MHD_Daemon *daemon;
+	int wake; /* an eventfd: a resumed connection to look at */
+	pthread_t thread;
+	int running;
+};
+
+struct lks_workers {
+	struct lks_worker *workers;
+	unsigned count;       /* daemons started */
+	unsigned allocated;   /* room in workers */
+	int listen_fd;        /* the socket every daemon accepts from */
+	int stop[2];          /* a pipe: a byte in it stops every thread */
+	unsigned per_ip_limit;
+	pthread_mutex_t addr_lock;
+	struct addr_count *addrs[1024]; /* connections per address */
+	int initialised;
+};
+
 struct lks_server {
 	lks_server_config cfg;
-	struct MHD_Daemon *daemon;
+	struct lks_workers workers;
 	lks_store *store;
 	struct lks_qrcache *qr_cache; /* rendered QR codes (qrcache.h) */
 	char *public_url; /* no trailing slash */

@@ -225,9 +225,20 @@ static int conn_open(struct conn **out, struct sqlite_store *s)
 		 "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0; "
 		 "PRAGMA journal_size_limit=%lld;",
 		 s->sync_full ? "FULL" : "NORMAL", (long long)WAL_LIMIT_BYTES);
-	if (sqlite3_exec(c->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_error(c->db, "setup");
-		goto fail;
+	/* Nodes opening a new store at once: switching to WAL can meet a lock
+	 * that SQLite does not wait for with its busy handler (the WAL's
+	 * recovery), so wait here, as long as the busy timeout would. */
+	for (int tries = 0;; tries++) {
+		int err = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
+		struct timespec pause = {0, 10 * 1000 * 1000};
+
+		if (err == SQLITE_OK)
+			break;
+		if ((err & 0xff) != SQLITE_BUSY || tries >= 1000) {
+			rc = db_error(c->db, "setup");
+			goto fail;
+		}
+		nanosleep(&pause, NULL);
 	}
 	sqlite3_wal_hook(c->db, wal_hook, s);
 	*out = c;
