@@ -9,7 +9,7 @@
 #   post    item creation: default durability and --sync-full, each with and
 #           without group commit when linksyncd has --group-commit
 #   pg      GET /{id}/raw and POST on PostgreSQL (a throwaway cluster from
-#           scripts/pg.sh), GET again next to nginx
+#           scripts/pg.sh), GET again next to nginx (and with --cache 0)
 #   memory  RSS idle and with 10,000 idle keep-alive connections
 #   scale   stores filled directly with 10^4, 10^5 (and 10^6) items, SQLite
 #           and PostgreSQL: latency of reads of random ids, the sweeper's cost
@@ -553,7 +553,7 @@ summarize_get() {
 get_table() {
 	local prefix=$1 c s label k n errs r rel cost line
 	shift
-	printf '%-6s %-20s %9s %8s %11s %10s %7s %9s %10s\n' conns server 'req/s' 'p99 ms' \
+	printf '%-6s %-28s %9s %8s %11s %10s %7s %9s %10s\n' conns server 'req/s' 'p99 ms' \
 		'cpu us/req' 'wrk us/req' errors 'vs nginx' 'cost ratio'
 	for c in "${CONNS_LIST[@]}"; do
 		for s in "$@"; do
@@ -569,7 +569,7 @@ get_table() {
 				rel="$(ratio "${MED_RPS[$k]}" "${MED_RPS[$prefix-nginx-$c]}")x"
 				cost="$(ratio "${MED_COST[$prefix-nginx-$c]}" "${MED_COST[$k]}")x"
 			fi
-			printf '%-6s %-20s %9.0f %8s %11s %10s %7s %9s %10s\n' "$c" "$label" "${MED_RPS[$k]}" \
+			printf '%-6s %-28s %9.0f %8s %11s %10s %7s %9s %10s\n' "$c" "$label" "${MED_RPS[$k]}" \
 				"${MED_P99[$k]}" "${MED_CPU[$k]}" \
 				"$(awk -v a="${MED_COST[$k]}" -v b="${MED_CPU[$k]}" 'BEGIN { printf "%.1f", a - b }')" \
 				"$errs" "$rel" "$cost"
@@ -743,7 +743,7 @@ section_post() {
 }
 
 section_pg() {
-	local c r k url base id
+	local c r k url base id main_pid main_port nocache_base=
 	say "== pg: GET and POST on PostgreSQL"
 	stop_main
 	if ! pg_ensure; then
@@ -759,17 +759,33 @@ section_pg() {
 	id=$(push_item "$LKS_PORT")
 	check_bytes "$base/$id/raw"
 	wrk -t"$WRK_THREADS" -c64 -d2s "$base/$id/raw" >/dev/null 2>&1 || die "wrk warm-up failed"
+	# A second server on the same database with the read cache off: what a
+	# GET costs when it goes to PostgreSQL every time.
+	if has_flag --cache; then
+		main_pid=$LKS_PID main_port=$LKS_PORT
+		start_lks_on pg-nocache "$url" --cache 0
+		# (Assigned left to right: NOCACHE_PORT gets the new server's port.)
+		NOCACHE_PID=$LKS_PID NOCACHE_PORT=$LKS_PORT LKS_PID=$main_pid LKS_PORT=$main_port
+		nocache_base=http://127.0.0.1:$NOCACHE_PORT
+		check_bytes "$nocache_base/$id/raw"
+		wrk -t"$WRK_THREADS" -c64 -d2s "$nocache_base/$id/raw" >/dev/null 2>&1 || die "wrk warm-up failed"
+	fi
 	for c in "${CONNS_LIST[@]}"; do
 		for r in $(seq "$ROUNDS"); do
 			run_wrk "pg-nginx-c$c-r$r" "$NGINX_URL" "$c" "$NGINX_PID"
 			DB_PID=$PG_PID
 			run_wrk "pg-lks-c$c-r$r" "$base/$id/raw" "$c" "$LKS_PID"
+			if [[ -n $nocache_base ]]; then
+				run_wrk "pg-nocache-c$c-r$r" "$nocache_base/$id/raw" "$c" "$NOCACHE_PID"
+			fi
 			DB_PID=
 		done
 	done
+	stop_pid "$NOCACHE_PID"
+	NOCACHE_PID=
 	stop_lks
 	stop_nginx
-	summarize_get pg nginx lks
+	summarize_get pg nginx lks nocache
 	DB_PID=$PG_PID
 	pg_sql linksync "TRUNCATE items"
 	post_run pg-post "$url"
@@ -782,10 +798,11 @@ section_pg() {
 		echo "PostgreSQL $PG_VERSION (scripts/pg.sh: Unix socket, default settings, synchronous_commit on;"
 		echo "linksyncd's default pool of 4 connections); cpu us/req includes PostgreSQL's processes"
 		echo "GET 1 KiB, median of $ROUNDS rounds, next to nginx again"
-		get_table pg nginx:nginx lks:"linksyncd postgres"
+		get_table pg nginx:nginx lks:"linksyncd postgres" nocache:"linksyncd postgres --cache 0"
 		printf "PostgreSQL's part of linksyncd's cpu us/req:"
 		for c in "${CONNS_LIST[@]}"; do
 			printf '  c%s %s' "$c" "${MED_DBCPU[pg-lks-$c]}"
+			[[ -n ${MED_DBCPU[pg-nocache-$c]:-} ]] && printf ' (--cache 0: %s)' "${MED_DBCPU[pg-nocache-$c]}"
 		done
 		echo
 		echo
