@@ -9,7 +9,10 @@
 #   post    item creation: default durability and --sync-full, each with and
 #           without group commit when linksyncd has --group-commit
 #   pg      GET /{id}/raw and POST on PostgreSQL (a throwaway cluster from
-#           scripts/pg.sh), GET again next to nginx
+#           scripts/pg.sh), GET again next to nginx (and with --cache 0)
+#   latency GET /{id}/raw at 256 connections with the server (and PostgreSQL)
+#           pinned to CPU 0 and wrk to CPU 1: closed loop (saturation), then
+#           a fixed offered rate (bench/latency.lua); p50, p99, p99.9
 #   memory  RSS idle and with 10,000 idle keep-alive connections
 #   scale   stores filled directly with 10^4, 10^5 (and 10^6) items, SQLite
 #           and PostgreSQL: latency of reads of random ids, the sweeper's cost
@@ -19,7 +22,7 @@
 # DESIGN.md. Every server it starts is stopped on exit (trap); every load is
 # bounded in time (wrk -d, polling deadlines).
 #
-# usage: bench/run.sh [get] [qr] [post] [pg] [memory] [scale]
+# usage: bench/run.sh [get] [qr] [post] [pg] [latency] [memory] [scale]
 #
 # Environment:
 #   LKS_BIN                  linksyncd to measure, as it is (default:
@@ -27,6 +30,12 @@
 #                            build of the tree)
 #   LKS_BENCH_DURATION       seconds per wrk run (default 10)
 #   LKS_BENCH_ROUNDS         GET rounds per server and connection count (default 3)
+#   LKS_BENCH_LAT_ROUNDS     rounds per server and mode of the latency section
+#                            (default 2)
+#   LKS_BENCH_RATE           offered rate of the fixed-rate runs, requests/s
+#                            (default: half of nginx's pinned closed-loop rate)
+#   LKS_BENCH_LAT_THREADS    linksyncd's --threads in the latency section
+#                            (default 1: one CPU, one thread, as nginx's worker)
 #   LKS_BENCH_IDLE_CONNS     idle connections for the memory test (default 10000)
 #   LKS_BENCH_SCALE_MAX      largest store of the scale section: 10000, 100000
 #                            (default) or 1000000 (adds minutes: see README)
@@ -46,6 +55,9 @@ DEFAULT_BIN=$ROOT/build-bench/linksyncd
 LKS_BIN=${LKS_BIN:-$DEFAULT_BIN}
 DUR=${LKS_BENCH_DURATION:-10}
 ROUNDS=${LKS_BENCH_ROUNDS:-3}
+LAT_ROUNDS=${LKS_BENCH_LAT_ROUNDS:-2}
+LAT_RATE=${LKS_BENCH_RATE:-}
+LAT_THREADS=${LKS_BENCH_LAT_THREADS:-1}
 IDLE_CONNS=${LKS_BENCH_IDLE_CONNS:-10000}
 SCALE_MAX=${LKS_BENCH_SCALE_MAX:-100000}
 SWEEP_TIMEOUT=${LKS_BENCH_SWEEP_TIMEOUT:-600}
@@ -55,7 +67,7 @@ NGINX_CACHE=${LKS_BENCH_NGINX_CACHE:-0}
 CONNS_LIST=(64 256)
 WRK_THREADS=2
 PUBLIC_URL=http://127.0.0.1
-ALL_SECTIONS=(get qr post pg memory scale)
+ALL_SECTIONS=(get qr post pg latency memory scale)
 # The scale section's wrk script draws from at most this many ids of the
 # store (a uniform sample of it): a million ids would cost each wrk thread
 # seconds and ~100 MB to load.
@@ -85,7 +97,7 @@ if (($# == 0)); then
 else
 	for a in "$@"; do
 		case $a in
-		get | qr | post | pg | memory | scale) SEL[$a]=1 ;;
+		get | qr | post | pg | latency | memory | scale) SEL[$a]=1 ;;
 		all) for s in "${ALL_SECTIONS[@]}"; do SEL[$s]=1; done ;;
 		-h | --help) usage ;;
 		*) echo "bench: unknown section '$a'" >&2; usage ;;
@@ -96,7 +108,7 @@ want() {
 	[[ -n ${SEL[$1]:-} ]]
 }
 
-for n in "$DUR" "$ROUNDS" "$IDLE_CONNS" "$SWEEP_TIMEOUT" "$COMPACT_WAIT"; do
+for n in "$DUR" "$ROUNDS" "$LAT_ROUNDS" "$LAT_THREADS" "$IDLE_CONNS" "$SWEEP_TIMEOUT" "$COMPACT_WAIT" ${LAT_RATE:+"$LAT_RATE"}; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || die "LKS_BENCH_* values must be positive integers (got '$n')"
 done
 case $SCALE_MAX in
@@ -105,7 +117,8 @@ case $SCALE_MAX in
 esac
 [[ $NGINX_CACHE == 0 || $NGINX_CACHE == 1 ]] || die "LKS_BENCH_NGINX_CACHE must be 0 or 1"
 tools=(wrk cc curl cmp awk)
-(want get || want pg) && tools+=(nginx)
+(want get || want pg || want latency) && tools+=(nginx)
+want latency && tools+=(taskset ps)
 want scale && tools+=(sqlite3 shuf)
 for tool in "${tools[@]}"; do
 	command -v "$tool" >/dev/null ||
@@ -148,10 +161,17 @@ WORK=$(mktemp -d /tmp/lks-bench.XXXXXX)
 chmod 755 "$WORK"
 mkdir -p "$WORK/www" "$WORK/nginx" "$WORK/wrk" "$WORK/lks" "$WORK/scale" "$WORK/report"
 NGINX_PID=
+# nginx's worker count, and a command prefix for the servers started (nginx,
+# linksyncd) and one for wrk: the latency section pins them to CPUs with
+# taskset.
+NGINX_WORKERS=auto
+PIN=()
+WRK_PIN=()
 LKS_PID=
 MAIN_PID=
 NOCACHE_PID=
 HELPER_PID=
+LAT_PIDS=()
 PG_DIR=
 PG_PID=
 
@@ -170,12 +190,15 @@ stop_pid() {
 }
 
 cleanup() {
-	local rc=$?
+	local rc=$? pid
 	trap - EXIT INT TERM
 	stop_pid "$HELPER_PID"
 	stop_pid "$LKS_PID"
 	stop_pid "$MAIN_PID"
 	stop_pid "$NOCACHE_PID"
+	for pid in "${LAT_PIDS[@]}"; do
+		stop_pid "$pid"
+	done
 	# SIGTERM to the master is nginx's fast shutdown: it stops its workers.
 	stop_pid "$NGINX_PID"
 	if [[ -n $PG_DIR ]]; then
@@ -220,7 +243,7 @@ start_nginx() {
 		NGINX_PORT=$((20000 + RANDOM % 12000))
 		cat >"$conf" <<EOF
 $user_line
-worker_processes auto;
+worker_processes $NGINX_WORKERS;
 daemon off;
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/error.log warn;
@@ -249,7 +272,7 @@ http {
 	}
 }
 EOF
-		nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$conf" \
+		"${PIN[@]}" nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$conf" \
 			>"$WORK/nginx/stdout.log" 2>&1 &
 		NGINX_PID=$!
 		for _ in $(seq 50); do
@@ -287,7 +310,7 @@ stop_nginx() {
 start_lks_on() {
 	local name=$1 store=$2 log=$WORK/lks/$1.log
 	shift 2
-	"$LKS_BIN" --quiet --listen 127.0.0.1:0 --store "$store" \
+	"${PIN[@]}" "$LKS_BIN" --quiet --listen 127.0.0.1:0 --store "$store" \
 		--public-url "$PUBLIC_URL" --max-connections 20000 --timeout 300 "$@" \
 		2>"$log" &
 	LKS_PID=$!
@@ -456,26 +479,46 @@ elapsed() {
 	awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'
 }
 
+# cpu_busy: the seconds since boot, then the busy ticks (all but idle and
+# iowait) of each CPU so far in the order of /proc/stat; read at once, so
+# that the time and the ticks cover the same interval however long this
+# shell waits for a CPU on a loaded machine.
+cpu_busy() {
+	awk 'FILENAME ~ /uptime/ { printf "%s ", $1; next }
+		$1 ~ /^cpu[0-9]/ { printf "%s ", $2 + $3 + $4 + $7 + $8 + $9 }' /proc/uptime /proc/stat
+}
+
 # run_wrk KEY URL CONNS SERVER_PID [LUA_SCRIPT]: one bounded wrk run; stores
 # RPS[KEY], P50[KEY] and P99[KEY] (ms), ERR[KEY] (non-2xx/3xx answers + socket
 # errors), CPU[KEY] (server CPU microseconds per request, PostgreSQL's
 # included when DB_PID is set), DBCPU[KEY] (PostgreSQL's part) and WCPU[KEY]
-# (wrk's).
+# (wrk's); SRVPCT[KEY] and WRKPCT[KEY], the server's and wrk's CPU time as a
+# percentage of the run's wall time. With bench/latency.lua also P90, P999,
+# PMAX and PMEAN (ms) and, for a paced run, SLOTS, LATE (requests sent more than
+# 1 ms after their slot) and LATEMAX (ms). When wrk is pinned (WRK_PIN) the
+# server is on SRV_CPU and wrk on WRK_CPU: REST0[KEY] and REST1[KEY] are the
+# busy time of those CPUs that was neither theirs, in % of the wall time.
 # (=() makes each one set: an empty array is unbound to `set -u` otherwise.)
 declare -A RPS=() P50=() P99=() ERR=() ERRNOTE=() CPU=() DBCPU=() WCPU=() MED_RPS=() MED_P99=()
 declare -A MED_COST=() MED_CPU=() MED_DBCPU=()
+declare -A SRVPCT=() WRKPCT=() P90=() P999=() PMAX=() PMEAN=() SLOTS=() LATE=() LATEMAX=() REST0=() REST1=()
 DB_PID=
+SRV_CPU=0
+WRK_CPU=1
 run_wrk() {
 	local key=$1 url=$2 conns=$3 pid=$4 script=${5:-} out=$WORK/wrk/$1.txt
-	local t0 t1 d0 d1 reqs non2xx sockerr args=()
+	local t0 t1 d0 d1 reqs non2xx sockerr args=() b0 b1 wall
 	[[ -n $script ]] && args=(-s "$HERE/$script")
 	t0=$(cpu_ticks "$pid")
 	d0=$(cpu_ticks "$DB_PID")
+	b0=$(cpu_busy)
 	# `time` gives wrk's own CPU time: the load generator's share of the CPUs.
 	# wrk leaves answers slower than its timeout out of the latency histogram
 	# (it counts them as errors): 10 s keeps slow answers in the p99.
-	{ time wrk -t"$WRK_THREADS" -c"$conns" -d"${DUR}s" --timeout 10s --latency "${args[@]}" \
-		"$url" >"$out" 2>&1; } 2>"$out.time" || die "wrk failed: $(tail -n 5 "$out")"
+	{ time "${WRK_PIN[@]}" wrk -t"$WRK_THREADS" -c"$conns" -d"${DUR}s" --timeout 10s --latency \
+		"${args[@]}" "$url" >"$out" 2>&1; } 2>"$out.time" || die "wrk failed: $(tail -n 5 "$out")"
+	b1=$(cpu_busy)
+	wall=$(awk -v a="$b0" -v b="$b1" 'BEGIN { split(a, x, " "); split(b, y, " "); print y[1] - x[1] }')
 	t1=$(cpu_ticks "$pid")
 	d1=$(cpu_ticks "$DB_PID")
 	kill -0 "$pid" 2>/dev/null || die "the server (pid $pid) exited during $key"
@@ -494,13 +537,36 @@ run_wrk() {
 	if ((ERR[$key] > 0)); then
 		ERRNOTE[$key]="$key: ${non2xx:-0} non-2xx/3xx answers; $(awk \
 			'/Socket errors:/ { sub(/^ *Socket errors: */, ""); print }' "$out")"
-		ERRNOTE[$key]=${ERRNOTE[$key]%; }
+		ERRNOTE[$key]="${ERRNOTE[$key]%; } (wrk counts answers slower than 10 s as timeouts)"
 	fi
 	CPU[$key]=$(awk -v d=$((t1 - t0 + d1 - d0)) -v hz="$CLK_TCK" -v r="$reqs" \
 		'BEGIN { printf "%.1f", (r > 0 ? d * 1e6 / hz / r : 0) }')
 	DBCPU[$key]=$(awk -v d=$((d1 - d0)) -v hz="$CLK_TCK" -v r="$reqs" \
 		'BEGIN { printf "%.1f", (r > 0 ? d * 1e6 / hz / r : 0) }')
 	WCPU[$key]=$(awk -v r="$reqs" '{ printf "%.1f", (r > 0 ? ($1 + $2) * 1e6 / r : 0) }' "$out.time")
+	SRVPCT[$key]=$(awk -v d=$((t1 - t0 + d1 - d0)) -v hz="$CLK_TCK" -v w="$wall" \
+		'BEGIN { printf "%.0f", d * 100 / hz / w }')
+	WRKPCT[$key]=$(awk -v w="$wall" 'END { printf "%.0f", ($1 + $2) * 100 / w }' "$out.time")
+	if ((${#WRK_PIN[@]} > 0)); then
+		# What else ran on the two CPUs: other processes, and interrupt work
+		# the kernel charges to no process.
+		REST0[$key]=$(awk -v a="$b0" -v b="$b1" -v c="$SRV_CPU" -v s=$((t1 - t0 + d1 - d0)) \
+			-v hz="$CLK_TCK" -v w="$wall" 'BEGIN { split(a, x, " "); split(b, y, " ")
+				r = (y[c + 2] - x[c + 2] - s) * 100 / hz / w; printf "%.0f", (r < 0 ? 0 : r) }')
+		REST1[$key]=$(awk -v a="$b0" -v b="$b1" -v c="$WRK_CPU" -v hz="$CLK_TCK" -v w="$wall" '
+			END { split(a, x, " "); split(b, y, " ")
+				r = (y[c + 2] - x[c + 2]) * 100 / hz / w - ($1 + $2) * 100 / w
+				printf "%.0f", (r < 0 ? 0 : r) }' "$out.time")
+	fi
+	if grep -q '^lks-latency ' "$out"; then
+		read -r P50[$key] P90[$key] P99[$key] P999[$key] PMAX[$key] PMEAN[$key] < <(awk '
+			$1 == "lks-latency" { printf "%.2f %.2f %.2f %.2f %.2f %.2f\n",
+				$3 / 1000, $5 / 1000, $7 / 1000, $9 / 1000, $11 / 1000, $13 / 1000 }' "$out")
+	fi
+	if grep -q '^lks-rate ' "$out"; then
+		read -r SLOTS[$key] LATE[$key] LATEMAX[$key] < <(awk '$1 == "lks-rate" {
+			printf "%d %d %.1f\n", $5, $7, $9 / 1000 }' "$out")
+	fi
 	say "$(printf '%-26s %8s req/s  p99 %7s ms  cpu %6s us/req  errors %s' "$key" "${RPS[$key]}" \
 		"${P99[$key]}" "${CPU[$key]}" "${ERR[$key]}")"
 }
@@ -553,7 +619,7 @@ summarize_get() {
 get_table() {
 	local prefix=$1 c s label k n errs r rel cost line
 	shift
-	printf '%-6s %-20s %9s %8s %11s %10s %7s %9s %10s\n' conns server 'req/s' 'p99 ms' \
+	printf '%-6s %-28s %9s %8s %11s %10s %7s %9s %10s\n' conns server 'req/s' 'p99 ms' \
 		'cpu us/req' 'wrk us/req' errors 'vs nginx' 'cost ratio'
 	for c in "${CONNS_LIST[@]}"; do
 		for s in "$@"; do
@@ -569,7 +635,7 @@ get_table() {
 				rel="$(ratio "${MED_RPS[$k]}" "${MED_RPS[$prefix-nginx-$c]}")x"
 				cost="$(ratio "${MED_COST[$prefix-nginx-$c]}" "${MED_COST[$k]}")x"
 			fi
-			printf '%-6s %-20s %9.0f %8s %11s %10s %7s %9s %10s\n' "$c" "$label" "${MED_RPS[$k]}" \
+			printf '%-6s %-28s %9.0f %8s %11s %10s %7s %9s %10s\n' "$c" "$label" "${MED_RPS[$k]}" \
 				"${MED_P99[$k]}" "${MED_CPU[$k]}" \
 				"$(awk -v a="${MED_COST[$k]}" -v b="${MED_CPU[$k]}" 'BEGIN { printf "%.1f", a - b }')" \
 				"$errs" "$rel" "$cost"
@@ -743,7 +809,7 @@ section_post() {
 }
 
 section_pg() {
-	local c r k url base id
+	local c r k url base id main_pid main_port nocache_base=
 	say "== pg: GET and POST on PostgreSQL"
 	stop_main
 	if ! pg_ensure; then
@@ -759,17 +825,33 @@ section_pg() {
 	id=$(push_item "$LKS_PORT")
 	check_bytes "$base/$id/raw"
 	wrk -t"$WRK_THREADS" -c64 -d2s "$base/$id/raw" >/dev/null 2>&1 || die "wrk warm-up failed"
+	# A second server on the same database with the read cache off: what a
+	# GET costs when it goes to PostgreSQL every time.
+	if has_flag --cache; then
+		main_pid=$LKS_PID main_port=$LKS_PORT
+		start_lks_on pg-nocache "$url" --cache 0
+		# (Assigned left to right: NOCACHE_PORT gets the new server's port.)
+		NOCACHE_PID=$LKS_PID NOCACHE_PORT=$LKS_PORT LKS_PID=$main_pid LKS_PORT=$main_port
+		nocache_base=http://127.0.0.1:$NOCACHE_PORT
+		check_bytes "$nocache_base/$id/raw"
+		wrk -t"$WRK_THREADS" -c64 -d2s "$nocache_base/$id/raw" >/dev/null 2>&1 || die "wrk warm-up failed"
+	fi
 	for c in "${CONNS_LIST[@]}"; do
 		for r in $(seq "$ROUNDS"); do
 			run_wrk "pg-nginx-c$c-r$r" "$NGINX_URL" "$c" "$NGINX_PID"
 			DB_PID=$PG_PID
 			run_wrk "pg-lks-c$c-r$r" "$base/$id/raw" "$c" "$LKS_PID"
+			if [[ -n $nocache_base ]]; then
+				run_wrk "pg-nocache-c$c-r$r" "$nocache_base/$id/raw" "$c" "$NOCACHE_PID"
+			fi
 			DB_PID=
 		done
 	done
+	stop_pid "$NOCACHE_PID"
+	NOCACHE_PID=
 	stop_lks
 	stop_nginx
-	summarize_get pg nginx lks
+	summarize_get pg nginx lks nocache
 	DB_PID=$PG_PID
 	pg_sql linksync "TRUNCATE items"
 	post_run pg-post "$url"
@@ -782,10 +864,11 @@ section_pg() {
 		echo "PostgreSQL $PG_VERSION (scripts/pg.sh: Unix socket, default settings, synchronous_commit on;"
 		echo "linksyncd's default pool of 4 connections); cpu us/req includes PostgreSQL's processes"
 		echo "GET 1 KiB, median of $ROUNDS rounds, next to nginx again"
-		get_table pg nginx:nginx lks:"linksyncd postgres"
+		get_table pg nginx:nginx lks:"linksyncd postgres" nocache:"linksyncd postgres --cache 0"
 		printf "PostgreSQL's part of linksyncd's cpu us/req:"
 		for c in "${CONNS_LIST[@]}"; do
 			printf '  c%s %s' "$c" "${MED_DBCPU[pg-lks-$c]}"
+			[[ -n ${MED_DBCPU[pg-nocache-$c]:-} ]] && printf ' (--cache 0: %s)' "${MED_DBCPU[pg-nocache-$c]}"
 		done
 		echo
 		echo
@@ -810,6 +893,240 @@ section_pg() {
 	k=$(ratio "${RPS[pg-post]}" "${MED_RPS[pg-lks-64]}")
 	TARGETS+=("$(verdict "$k" 0.25) POST PostgreSQL >= 0.25x its GET: ${k}x req/s, $(ratio \
 		"${MED_COST[pg-lks-64]}" "$(sum "${CPU[pg-post]}" "${WCPU[pg-post]}")")x by CPU cost")
+}
+
+# pin_tree PID CPUS: sets the CPU affinity of a process (all its threads) and
+# of its direct children (PostgreSQL's backends); what it forks later
+# inherits it.
+pin_tree() {
+	local root=$1 cpus=$2 p
+	taskset -a -p -c "$cpus" "$root" >/dev/null || die "could not pin pid $root to CPUs $cpus"
+	for p in $(ps -o pid= --ppid "$root" || true); do
+		# A backend may end meanwhile.
+		taskset -a -p -c "$cpus" "$p" >/dev/null 2>&1 || true
+	done
+}
+
+# lat_med NAME PREFIX: the median over the latency rounds of NAME[PREFIX-rR].
+lat_med() {
+	local -n arr=$1
+	local vals=() r
+	for r in $(seq "$LAT_ROUNDS"); do
+		[[ -n ${arr[$2-r$r]:-} ]] && vals+=("${arr[$2-r$r]}")
+	done
+	if ((${#vals[@]} > 0)); then median "${vals[@]}"; else echo 0; fi
+}
+
+# lat_sum NAME PREFIX: the sum over the latency rounds of NAME[PREFIX-rR].
+lat_sum() {
+	local -n arr=$1
+	local n=0 r
+	for r in $(seq "$LAT_ROUNDS"); do
+		n=$((n + ${arr[$2-r$r]:-0}))
+	done
+	echo "$n"
+}
+
+# lat_stall_check KEY CLOSED: flags (ERRNOTE) a run in which the server held
+# requests without answering them. By Little's law the requests in flight
+# on average are req/s x mean latency. In a closed loop (CLOSED=1) every
+# connection always has one: when that count is far below the connections,
+# the others waited for answers that did not come within the run (wrk
+# records no latency for them). In a paced run, a server that served less
+# than half the offered rate with few requests in flight: the free
+# connections would have sent the rest, so they were not free. Not a
+# matter of load: a server starved of CPU answers late, and those
+# latencies count.
+lat_stall_check() {
+	local k=$1 closed=$2 inflight limit=$((LAT_CONNS / 2))
+	inflight=$(awk -v r="${RPS[$k]}" -v m="${PMEAN[$k]:-0}" 'BEGIN { printf "%.0f", r * m / 1000 }')
+	if ((closed == 0)); then
+		awk -v a="${RPS[$k]}" -v t="$LKS_WRK_RATE" 'BEGIN { exit !(a < 0.5 * t) }' || return 0
+		limit=$((LAT_CONNS / 4))
+	fi
+	if ((inflight < limit)); then
+		if ((closed)); then
+			ERRNOTE[$k]="$k: $LAT_CONNS connections waiting, but only $inflight requests in flight on average (req/s x mean latency): the server stalled"
+		else
+			ERRNOTE[$k]="$k: ${RPS[$k]} of $LKS_WRK_RATE req/s served with only $inflight requests in flight on average (req/s x mean latency): the server stalled"
+		fi
+		say "${ERRNOTE[$k]}"
+	fi
+}
+
+# The latency section: every server on SRV_CPU (nginx with one worker,
+# linksyncd with one MHD thread, PostgreSQL's processes too), wrk -t1 on
+# WRK_CPU, so that the load generator no longer competes with the server
+# for a CPU. (a) closed loop at 256 connections: saturation; (b) the same 256
+# connections paced by bench/latency.lua to a fixed total rate, the same for
+# every server: the latency at a load the server carries.
+LAT_CONNS=256
+section_latency() {
+	local servers=(nginx sqlite) s r k id base rate own_cpus m late_pct
+	local -A url=() pid=() db=() label=()
+	say "== latency: GET /{id}/raw, c$LAT_CONNS, servers on CPU $SRV_CPU, wrk -t1 on CPU $WRK_CPU"
+	stop_main
+	stop_nginx
+	if ! taskset -c "$SRV_CPU" true 2>/dev/null || ! taskset -c "$WRK_CPU" true 2>/dev/null; then
+		say "latency skipped: CPUs $SRV_CPU and $WRK_CPU are not both available to this shell"
+		printf 'Latency: skipped (needs CPUs %s and %s)\n\n' "$SRV_CPU" "$WRK_CPU" >"$WORK/report/5-latency.txt"
+		return 0
+	fi
+	own_cpus=$(taskset -c -p $$ | sed 's/.*: *//')
+	PIN=(taskset -c "$SRV_CPU")
+	NGINX_WORKERS=1
+	start_nginx
+	url[nginx]=$NGINX_URL pid[nginx]=$NGINX_PID db[nginx]= label[nginx]="nginx (1 worker)"
+	start_lks lat-sqlite --threads "$LAT_THREADS"
+	LAT_PIDS+=("$LKS_PID")
+	pid[sqlite]=$LKS_PID db[sqlite]= label[sqlite]="linksyncd SQLite"
+	LKS_PID=
+	base=http://127.0.0.1:$LKS_PORT
+	id=$(push_item "$LKS_PORT")
+	url[sqlite]=$base/$id/raw
+	check_bytes "${url[sqlite]}"
+	if pg_ensure; then
+		# Before linksyncd connects: its backends are forked by the
+		# postmaster and inherit its CPU.
+		pin_tree "$PG_PID" "$SRV_CPU"
+		# One item in the store, as in the pg section's GET (its POST runs
+		# left thousands); no table yet when this section runs alone.
+		if [[ $(pg_sql linksync "SELECT to_regclass('items') IS NOT NULL") == t ]]; then
+			pg_sql linksync "TRUNCATE items" >/dev/null
+		fi
+		start_lks_on lat-pg "$(pg_store_url linksync)" --threads "$LAT_THREADS"
+		LAT_PIDS+=("$LKS_PID")
+		pid[pg]=$LKS_PID db[pg]=$PG_PID label[pg]="linksyncd PostgreSQL"
+		LKS_PID=
+		base=http://127.0.0.1:$LKS_PORT
+		id=$(push_item "$LKS_PORT")
+		url[pg]=$base/$id/raw
+		check_bytes "${url[pg]}"
+		servers+=(pg)
+	else
+		say "PostgreSQL skipped in the latency section: $PG_WHY"
+	fi
+	PIN=()
+	WRK_PIN=(taskset -c "$WRK_CPU")
+	WRK_THREADS=1
+	for s in "${servers[@]}"; do
+		"${WRK_PIN[@]}" wrk -t1 -c"$LAT_CONNS" -d2s "${url[$s]}" >/dev/null 2>&1 ||
+			die "wrk warm-up failed ($s)"
+	done
+	# (a) Closed loop, alternating rounds.
+	for r in $(seq "$LAT_ROUNDS"); do
+		for s in "${servers[@]}"; do
+			k=lat-$s-r$r
+			DB_PID=${db[$s]}
+			run_wrk "$k" "${url[$s]}" "$LAT_CONNS" "${pid[$s]}" latency.lua
+			DB_PID=
+			lat_stall_check "$k" 1
+		done
+	done
+	# (b) Paced: the same offered rate for every server.
+	rate=$LAT_RATE
+	if [[ -z $rate ]]; then
+		rate=$(awk -v n="$(lat_med RPS lat-nginx)" 'BEGIN { printf "%d", int(n / 2 / 100 + 0.5) * 100 }')
+		((rate > 0)) || die "nginx's closed-loop rate is 0: no rate to offer"
+	fi
+	export LKS_WRK_RATE=$rate LKS_WRK_THREADS=1
+	for r in $(seq "$LAT_ROUNDS"); do
+		for s in "${servers[@]}"; do
+			DB_PID=${db[$s]}
+			run_wrk "rate-$s-r$r" "${url[$s]}" "$LAT_CONNS" "${pid[$s]}" latency.lua
+			DB_PID=
+			lat_stall_check "rate-$s-r$r" 0
+		done
+	done
+	unset LKS_WRK_RATE LKS_WRK_THREADS
+	WRK_PIN=()
+	WRK_THREADS=2
+	for k in "${LAT_PIDS[@]}"; do
+		stop_pid "$k"
+	done
+	LAT_PIDS=()
+	stop_nginx
+	NGINX_WORKERS=auto
+	[[ -n ${db[pg]:-} ]] && pin_tree "$PG_PID" "$own_cpus"
+	{
+		echo "Latency: GET /{id}/raw of 1 KiB, keep-alive, $LAT_CONNS connections; every server on CPU $SRV_CPU (nginx"
+		echo "worker_processes 1, linksyncd --threads $LAT_THREADS, PostgreSQL's processes too), wrk -t1 on CPU $WRK_CPU;"
+		echo "median of $LAT_ROUNDS rounds of ${DUR} s, alternating; wrk's percentiles (bench/latency.lua adds p99.9)"
+		echo "(a) closed loop: each connection sends its next request when the answer is in (saturation)"
+		printf '%-22s %8s %7s %7s %8s %11s %8s %8s %7s %6s %8s\n' server 'req/s' 'p50 ms' 'p99 ms' \
+			'p99.9 ms' 'cpu us/req' 'srv cpu%' 'wrk cpu%' 'others%' errors 'vs nginx'
+		for s in "${servers[@]}"; do
+			k=lat-$s
+			m=0
+			for r in $(seq "$LAT_ROUNDS"); do
+				[[ -n ${ERRNOTE[$k-r$r]:-} ]] && m=$((m + 1))
+			done
+			printf '%-22s %8.0f %7.2f %7.2f %8.2f %11.1f %8.0f %8.0f %7s %6s %8s%s\n' "${label[$s]}" \
+				"$(lat_med RPS "$k")" "$(lat_med P50 "$k")" "$(lat_med P99 "$k")" "$(lat_med P999 "$k")" \
+				"$(lat_med CPU "$k")" "$(lat_med SRVPCT "$k")" "$(lat_med WRKPCT "$k")" \
+				"$(lat_med REST0 "$k" | xargs printf '%.0f')/$(lat_med REST1 "$k" | xargs printf '%.0f')" \
+				"$(lat_sum ERR "$k")" "$([[ $s == nginx ]] || echo "$(ratio "$(lat_med RPS "$k")" "$(lat_med RPS lat-nginx)")x")" \
+				"$( ((m == 0)) || echo "  STALLED in $m of $LAT_ROUNDS rounds")"
+		done
+		echo "(b) fixed rate: the $LAT_CONNS connections together offer $rate req/s$([[ -z $LAT_RATE ]] &&
+			echo " (half of nginx's closed-loop rate)"), paced by wrk's delay()"
+		printf '%-22s %8s %10s %7s %7s %8s %8s %9s %11s %8s %7s %6s\n' server 'target/s' 'achieved/s' \
+			'p50 ms' 'p99 ms' 'p99.9 ms' 'max ms' 'late sends' 'max late ms' 'srv cpu%' 'others%' errors
+		for s in "${servers[@]}"; do
+			k=rate-$s
+			late_pct=$(awk -v l="$(lat_sum LATE "$k")" -v n="$(lat_sum SLOTS "$k")" \
+				'BEGIN { printf "%.2f%%", (n > 0 ? l * 100 / n : 0) }')
+			m=0
+			for r in $(seq "$LAT_ROUNDS"); do
+				m=$(awk -v a="$m" -v b="${LATEMAX[$k-r$r]:-0}" 'BEGIN { print (b > a ? b : a) }')
+			done
+			local stalled=0
+			for r in $(seq "$LAT_ROUNDS"); do
+				[[ -n ${ERRNOTE[$k-r$r]:-} ]] && stalled=$((stalled + 1))
+			done
+			printf '%-22s %8s %10.0f %7.2f %7.2f %8.2f %8.2f %10s %11.1f %8.0f %7s %6s%s\n' "${label[$s]}" \
+				"$rate" "$(lat_med RPS "$k")" "$(lat_med P50 "$k")" "$(lat_med P99 "$k")" \
+				"$(lat_med P999 "$k")" "$(lat_med PMAX "$k")" "$late_pct" "$m" "$(lat_med SRVPCT "$k")" \
+				"$(lat_med REST0 "$k" | xargs printf '%.0f')/$(lat_med REST1 "$k" | xargs printf '%.0f')" \
+				"$(lat_sum ERR "$k")" "$( ((stalled == 0)) || echo "  STALLED in $stalled of $LAT_ROUNDS rounds")"
+		done
+		echo "late sends: requests that left more than 1 ms after their slot because all $LAT_CONNS connections"
+		echo "were waiting for answers; that wait is not in the latencies (coordinated omission), so with late"
+		echo "sends the percentiles are too low and the server did not carry the rate"
+		echo "srv cpu%: the server's CPU time (PostgreSQL's included) per wall time, of the one CPU it has;"
+		echo "others%: busy time of CPU $SRV_CPU / CPU $WRK_CPU that was neither the server's nor wrk's (other processes,"
+		echo "interrupts): what the shared machine took from the run"
+		echo "rounds (req/s, p99 ms):"
+		for m in lat rate; do
+			for s in "${servers[@]}"; do
+				printf '  %-7s %-8s' "$([[ $m == lat ]] && echo closed || echo paced)" "$s"
+				for r in $(seq "$LAT_ROUNDS"); do
+					printf '  %6s %6s' "${RPS[$m-$s-r$r]:-}" "${P99[$m-$s-r$r]:-}"
+				done
+				echo
+			done
+		done
+		echo
+	} >"$WORK/report/5-latency.txt"
+	# A verdict from runs in which other processes held the CPUs says so.
+	local noisy=''
+	m=$(for s in "${servers[@]}"; do for r in $(seq "$LAT_ROUNDS"); do
+		echo "${REST0[lat-$s-r$r]:-0}" "${REST1[lat-$s-r$r]:-0}" "${REST0[rate-$s-r$r]:-0}"; done; done |
+		awk '{ for (i = 1; i <= NF; i++) if ($i > m) m = $i } END { print m + 0 }')
+	((m > 20)) && noisy=" (noisy: other processes took up to $m% of a CPU during these runs)"
+	for s in "${servers[@]}"; do
+		[[ $s == nginx ]] && continue
+		k=$(ratio "$(lat_med RPS "lat-$s")" "$(lat_med RPS lat-nginx)")
+		TARGETS+=("$(verdict "$k" 1.0) GET ${label[$s]#linksyncd } c$LAT_CONNS, server and wrk pinned to a CPU each, >= 1.0x nginx (aim 1.6x): ${k}x req/s$noisy")
+	done
+	for s in "${servers[@]}"; do
+		[[ $s == nginx ]] && continue
+		k=rate-$s
+		m=$(awk -v p="$(lat_med P99 "$k")" -v a="$(lat_med RPS "$k")" -v t="$rate" \
+			-v l="$(lat_sum LATE "$k")" -v n="$(lat_sum SLOTS "$k")" \
+			'BEGIN { print (p < 5 && a >= 0.95 * t && l <= 0.01 * n) ? "ok  " : "MISS" }')
+		TARGETS+=("$m GET ${label[$s]#linksyncd } p99 < 5 ms at c$LAT_CONNS, $rate req/s offered, pinned: $(lat_med P99 "$k" | xargs printf '%.2f') ms (nginx's: $(lat_med P99 rate-nginx | xargs printf '%.2f') ms), $(lat_med RPS "$k" | xargs printf '%.0f') req/s achieved, $(awk -v l="$(lat_sum LATE "$k")" -v n="$(lat_sum SLOTS "$k")" 'BEGIN { printf "%.2f", (n > 0 ? l * 100 / n : 0) }')% sent late$noisy")
+	done
 }
 
 section_memory() {
@@ -851,7 +1168,7 @@ section_memory() {
 			printf '  peak of the get/qr server (VmHWM):        %8.1f MiB\n' "$(awk -v k="$HWM_MAIN" 'BEGIN { print k / 1024 }')"
 		fi
 		echo
-	} >"$WORK/report/5-memory.txt"
+	} >"$WORK/report/6-memory.txt"
 	TARGETS+=("$(verdict 64 "$m") RSS at $IDLE_CONNS idle connections < 64 MiB: $m MiB")
 }
 
@@ -1116,7 +1433,7 @@ section_scale() {
 		echo "prep: making every item expired (SQLite: one UPDATE; PostgreSQL: a new fill, already expired)"
 		((SCALE_MAX < 1000000)) && echo "(10^6 items: LKS_BENCH_SCALE_MAX=1000000)"
 		echo
-	} >"$WORK/report/6-scale.txt"
+	} >"$WORK/report/7-scale.txt"
 	# Flat reads: of the store itself, so SQLite without the read cache (whose
 	# hit rate falls as N grows) when that was measured.
 	for b in sqlite0 sqlite pg; do
@@ -1163,6 +1480,7 @@ REPORT=$WORK/report.txt
 	echo "machine: $(nproc) CPUs ($cpu); $(nginx -v 2>&1 | sed 's/^nginx version: //'); $(wrk -v 2>&1 | head -n 1 | awk '{ print "wrk " $2 }')"
 	echo "sections: $(for s in "${ALL_SECTIONS[@]}"; do want "$s" && printf '%s ' "$s"; done)"
 	echo "runs: wrk -t$WRK_THREADS -cN -d${DUR}s --timeout 10s --latency, keep-alive, loopback; wrk shares the CPUs with the server"
+	want latency && echo "      (but in the latency section: the server on CPU $SRV_CPU, wrk -t1 on CPU $WRK_CPU)"
 	if [[ $NGINX_CACHE == 1 ]]; then
 		echo "nginx: static file, sendfile, access_log off, open_file_cache on (LKS_BENCH_NGINX_CACHE=1)"
 	else
@@ -1181,11 +1499,12 @@ REPORT=$WORK/report.txt
 		errs=$((errs + ${ERR[$k]}))
 	done
 	if ((errs == 0)) && ((${#ERRNOTE[@]} == 0)); then
-		echo "  ok   every request answered 2xx/3xx; every idle connection opened; every sweep finished"
+		echo "  ok   every request answered 2xx/3xx; every idle connection opened; every sweep finished$(
+			want latency && echo "; no server stalled")"
 	else
-		echo "  FAIL $errs failed requests or other failures: those numbers are not results"
+		echo "  FAIL $errs failed requests, ${#ERRNOTE[@]} runs with failures: those numbers are not results"
 		for k in "${!ERRNOTE[@]}"; do
-			echo "       ${ERRNOTE[$k]} (wrk counts answers slower than 10 s as timeouts)"
+			echo "       ${ERRNOTE[$k]}"
 		done
 	fi
 } >"$REPORT"
