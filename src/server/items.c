@@ -400,8 +400,7 @@ enum MHD_Result lks_handle_create(struct request *req, const char *put_name)
 		if (rc == 0)
 			return MHD_YES;
 		req->wait_state = LKS_WAIT_NONE;
-		MHD_resume_connection(req->conn);
-		lks_workers_wake(srv, req->conn);
+		lks_workers_resume(srv, req->conn);
 		__atomic_sub_fetch(&srv->creates_parked, 1, __ATOMIC_RELEASE);
 		return lks_send_error(req, rc, lks_error_message());
 	}

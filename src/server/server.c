@@ -315,10 +315,12 @@ static enum MHD_Result dispatch(struct request *req)
 
 void lks_resume(struct request *req)
 {
-	__atomic_add_fetch(&req->srv->answers_due, 1, __ATOMIC_SEQ_CST);
+	lks_server *srv = req->srv;
+
+	__atomic_add_fetch(&srv->answers_due, 1, __ATOMIC_SEQ_CST);
 	req->wait_state = LKS_WAIT_RESUMED;
-	MHD_resume_connection(req->conn);
-	lks_workers_wake(req->srv, req->conn);
+	/* The last use of req: once resumed, its thread may answer and free it. */
+	lks_workers_resume(srv, req->conn);
 }
 
 static enum MHD_Result send_too_big(struct request *req)

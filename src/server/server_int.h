@@ -85,7 +85,8 @@ struct request {
 };
 
 /* Wakes a parked request's connection (long poll or create), counting it
- * until its answer is queued, so that lks_server_stop lets it answer. */
+ * until its answer is queued, so that lks_server_stop lets it answer. From
+ * any thread; req may be freed by the time it returns. */
 void lks_resume(struct request *req);
 
 /* Sends a response; takes ownership of body (malloc'd, may be NULL with len 0). */

@@ -182,21 +182,22 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-void lks_workers_wake(lks_server *srv, struct MHD_Connection *conn)
+void lks_workers_resume(lks_server *srv, struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
 	struct lks_workers *ws = &srv->workers;
 	uint64_t one = 1;
+	int wake = -1;
 
-	for (unsigned i = 0; info != NULL && i < ws->count; i++) {
-		if (ws->workers[i].daemon == info->daemon) {
-			/* An eventfd's counter: a write never blocks (short of 2^64 wakes). */
-			if (write(ws->workers[i].wake, &one, sizeof(one)) < 0) {
-				/* nothing to do: the daemon's own timeout still runs */
-			}
-			return;
-		}
+	/* The daemon's eventfd first: once resumed, conn may be gone. */
+	for (unsigned i = 0; info != NULL && i < ws->count; i++)
+		if (ws->workers[i].daemon == info->daemon)
+			wake = ws->workers[i].wake;
+	MHD_resume_connection(conn);
+	/* An eventfd's counter: a write never blocks (short of 2^64 wakes). */
+	if (wake >= 0 && write(wake, &one, sizeof(one)) < 0) {
+		/* nothing to do: the daemon's own timeout still runs */
 	}
 }
 

@@ -16,9 +16,11 @@ int lks_workers_start(lks_server *srv, const struct sockaddr *addr, socklen_t le
 		      unsigned threads, MHD_AccessHandlerCallback handler,
 		      MHD_RequestCompletedCallback completed);
 
-/* Tells the thread of conn's daemon to look at it: call after
- * MHD_resume_connection from any thread. */
-void lks_workers_wake(lks_server *srv, struct MHD_Connection *conn);
+/* Resumes conn, suspended on one of srv's daemons, and wakes that daemon's
+ * thread (in external mode libmicrohttpd leaves that to the application).
+ * From any thread. Nothing of conn is touched after the resume: from then
+ * on its thread may answer it and free it (and its request) at once. */
+void lks_workers_resume(lks_server *srv, struct MHD_Connection *conn);
 
 /* Stops the threads, closes every connection and the listening socket.
  * Safe when never started. */
