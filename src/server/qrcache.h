@@ -40,7 +40,7 @@ void lks_qrcache_free(lks_qrcache *c);
 /* The QR code of text drawn as format (lks_qr_svg, lks_qr_png at the default
  * scale, lks_qr_text without colours), from the cache or rendered and kept
  * (the least recently used images go first when room is needed). *out holds
- * the image's *len bytes plus a NUL, and belongs to the caller (free());
+ * the image's *len bytes (no NUL after them) and belongs to the caller (free());
  * etag receives its strong ETag, quotes included, a hash of the bytes. Safe
  * from any number of threads. Returns 0 or the rendering's code (LKS_EINVAL,
  * LKS_ETOOBIG, LKS_ENOMEM). */

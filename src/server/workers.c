@@ -197,7 +197,8 @@ void lks_workers_resume(lks_server *srv, struct MHD_Connection *conn)
 	MHD_resume_connection(conn);
 	/* An eventfd's counter: a write never blocks (short of 2^64 wakes). */
 	if (wake >= 0 && write(wake, &one, sizeof(one)) < 0) {
-		/* nothing to do: the daemon's own timeout still runs */
+		/* Cannot fail with a counter this far from its limit; were it
+		 * to, the connection waits for its daemon's next event. */
 	}
 }
 

@@ -25,7 +25,7 @@ struct slot {
 	lks_item *item; /* NULL when empty */
 	void *content;
 	size_t len;
-	int64_t born_ms; /* when it was read from the database (monotonic) */
+	int64_t born_ms; /* when its read from the database began (monotonic) */
 	unsigned gen;    /* bumped by every write to an item of this slot */
 };
 
@@ -34,6 +34,7 @@ struct slot {
 struct stamp {
 	unsigned gen;
 	unsigned epoch;
+	int64_t at_ms; /* when (monotonic): a copy is as old as the read it came from */
 };
 
 struct cache_store {
@@ -123,6 +124,7 @@ static struct stamp stamp_of(struct cache_store *c, const char *id)
 
 	/* The epoch first: a watch lost after this point bumps it. */
 	st.epoch = atomic_load(&c->epoch);
+	st.at_ms = c->shared ? mono_ms() : 0;
 	pthread_mutex_lock(&c->locks[i % LOCKS]);
 	st.gen = c->slots[i].gen;
 	pthread_mutex_unlock(&c->locks[i % LOCKS]);
@@ -170,7 +172,7 @@ static void remember(struct cache_store *c, const lks_item *it, const void *cont
 		sl->item = copy;
 		sl->content = data;
 		sl->len = len;
-		sl->born_ms = c->shared ? mono_ms() : 0;
+		sl->born_ms = st.at_ms;
 		copy = NULL;
 		data = NULL;
 	}

@@ -205,6 +205,7 @@ static int conn_open(struct conn **out, struct sqlite_store *s)
 	struct conn *c = calloc(1, sizeof(*c));
 	int rc = LKS_ENOMEM;
 	char pragmas[256];
+	struct timespec start;
 
 	*out = NULL;
 	if (c == NULL)
@@ -227,14 +228,16 @@ static int conn_open(struct conn **out, struct sqlite_store *s)
 		 s->sync_full ? "FULL" : "NORMAL", (long long)WAL_LIMIT_BYTES);
 	/* Nodes opening a new store at once: switching to WAL can meet a lock
 	 * that SQLite does not wait for with its busy handler (the WAL's
-	 * recovery), so wait here, as long as the busy timeout would. */
-	for (int tries = 0;; tries++) {
+	 * recovery), so try again for up to 10 s, as long as the busy timeout. */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
 		int err = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
-		struct timespec pause = {0, 10 * 1000 * 1000};
+		struct timespec pause = {0, 10 * 1000 * 1000}, now;
 
 		if (err == SQLITE_OK)
 			break;
-		if ((err & 0xff) != SQLITE_BUSY || tries >= 1000) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((err & 0xff) != SQLITE_BUSY || now.tv_sec - start.tv_sec >= 10) {
 			rc = db_error(c->db, "setup");
 			goto fail;
 		}
