@@ -1,7 +1,8 @@
 /* The behaviour every lks_store backend shares, as cmocka tests: put and read
  * back (empty, binary, 10 MiB), expiry, counted reads raced by threads and
  * through two handles on one store (two "nodes"), update and delete seen
- * across handles, sweeping in batches and from two nodes at once, reopening,
+ * across handles, group commit (a bad put fails alone), sweeping in batches
+ * and from two nodes at once, reopening,
  * nodes starting at once, and refusing a newer schema.
  *
  * A test file includes this once, then defines the hooks below and its setup
@@ -353,6 +354,77 @@ static void test_update_and_delete(void **state)
 	assert_int_equal(lks_store_get(f->store, &got, it.id, NOW), LKS_ENOTFOUND);
 }
 
+/* Group commit (lks_store_put_async): puts queued together are committed
+ * together (one transaction), and one bad put in a batch (an id already
+ * taken) fails alone while the others are stored. */
+struct async_put {
+	lks_store_put_job job;
+	lks_item it;
+	pthread_mutex_t *lock;
+	pthread_cond_t *cond;
+	int *done;
+};
+
+static void async_done(lks_store_put_job *job)
+{
+	struct async_put *a = job->ctx;
+
+	pthread_mutex_lock(a->lock);
+	(*a->done)++;
+	pthread_cond_signal(a->cond);
+	pthread_mutex_unlock(a->lock);
+}
+
+static void test_group_commit(void **state)
+{
+	struct fixture *f = fixture(state);
+	enum { N = 200 };
+	struct async_put *a = calloc(N, sizeof(*a));
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	lks_item *got = NULL;
+	int done = 0, failed = 0;
+	int64_t count;
+
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			make_item(&a[i].it, "queued", 6, 60, LKS_READS_UNLIMITED);
+			/* In the second round one put repeats the id of another. */
+			if (round == 1 && i == N / 2)
+				memcpy(a[i].it.id, a[0].it.id, sizeof(a[i].it.id));
+			a[i].lock = &lock;
+			a[i].cond = &cond;
+			a[i].done = &done;
+			a[i].job = (lks_store_put_job){.item = &a[i].it, .content = "queued", .len = 6,
+						       .done = async_done, .ctx = &a[i]};
+		}
+		pthread_mutex_lock(&lock);
+		done = 0;
+		pthread_mutex_unlock(&lock);
+		for (int i = 0; i < N; i++)
+			assert_int_equal(lks_store_put_async(f->store, &a[i].job), 0);
+		pthread_mutex_lock(&lock);
+		while (done < N)
+			pthread_cond_wait(&cond, &lock);
+		pthread_mutex_unlock(&lock);
+		for (int i = 0; i < N; i++) {
+			if (a[i].job.rc != 0) {
+				failed++;
+				assert_int_equal(a[i].job.rc, LKS_ESTORE);
+				continue;
+			}
+			assert_int_equal(lks_store_get(f->store, &got, a[i].it.id, NOW), 0);
+			lks_item_free(got);
+		}
+		if (round == 0)
+			assert_int_equal(failed, 0);
+	}
+	assert_int_equal(failed, 1);
+	assert_int_equal(lks_store_count(f->store, &count), 0);
+	assert_int_equal(count, 2 * N - 1);
+	free(a);
+}
+
 static void test_update_seen_through_other_node(void **state)
 {
 	struct fixture *f = fixture(state);
@@ -561,6 +633,7 @@ static void test_refuses_newer_schema(void **state)
 	cmocka_unit_test_setup_teardown(test_reads_raced_through_two_nodes, setup, teardown),  \
 	cmocka_unit_test_setup_teardown(test_update_and_delete, setup, teardown),              \
 	cmocka_unit_test_setup_teardown(test_update_seen_through_other_node, setup, teardown), \
+	cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),                   \
 	cmocka_unit_test_setup_teardown(test_sweep_in_batches, setup, teardown),               \
 	cmocka_unit_test_setup_teardown(test_concurrent_sweeps_from_two_nodes, setup, teardown), \
 	cmocka_unit_test_setup_teardown(test_reopen_keeps_items, setup, teardown),             \

@@ -623,53 +623,86 @@ struct op_put {
 	size_t len;
 };
 
+/* The parameters of ST_INSERT for a's item. */
+static void put_params(struct params *p, const struct op_put *a)
+{
+	const lks_item *it = a->item;
+
+	p_text(p, it->id);
+	p_int4(p, (int32_t)it->kind);
+	p_text(p, it->type);
+	p_text(p, it->name);
+	p_text(p, it->summary);
+	p_int8(p, (int64_t)a->len);
+	p_int8(p, it->created_at);
+	p_int8(p, it->updated_at);
+	p_int8(p, it->expires_at);
+	p_int8(p, it->version);
+	p_int8(p, it->reads_left);
+	p_bytes(p, it->token_hash, LKS_HASH_BYTES);
+	p_bytes(p, it->content_hash, LKS_HASH_BYTES);
+	p_e2e(p, it); /* META_COLS end with these two, then data */
+	p_bytes(p, a->content, a->len);
+}
+
 static int op_put(PGconn *pg, void *arg)
 {
 	struct op_put *a = arg;
-	const lks_item *it = a->item;
 	struct params p = {0};
 	PGresult *r = NULL;
 	int rc;
 
-	p_text(&p, it->id);
-	p_int4(&p, (int32_t)it->kind);
-	p_text(&p, it->type);
-	p_text(&p, it->name);
-	p_text(&p, it->summary);
-	p_int8(&p, (int64_t)a->len);
-	p_int8(&p, it->created_at);
-	p_int8(&p, it->updated_at);
-	p_int8(&p, it->expires_at);
-	p_int8(&p, it->version);
-	p_int8(&p, it->reads_left);
-	p_bytes(&p, it->token_hash, LKS_HASH_BYTES);
-	p_bytes(&p, it->content_hash, LKS_HASH_BYTES);
-	p_e2e(&p, it); /* META_COLS end with these two, then data */
-	p_bytes(&p, a->content, a->len);
+	put_params(&p, a);
 	rc = exec(pg, &r, ST_INSERT, &p, PGRES_COMMAND_OK, "insert");
 	PQclear(r);
 	return rc;
 }
 
-/* A batch of puts in one transaction: one flush for all (group.c). */
+/* A batch of puts in one transaction and one round trip (group.c): every
+ * insert is sent at once in a pipeline, whose statements up to its sync
+ * point form one implicit transaction, committed at the sync (or rolled
+ * back, should any of them fail). */
 static int op_put_batch(PGconn *pg, void *arg)
 {
-	lks_store_put_job *put;
 	PGresult *r;
-	int rc = 0;
+	int rc = 0, sent = 0, ok = 0, ends = 0;
 
-	r = PQexec(pg, "BEGIN");
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		rc = pg_error(pg, r, "begin");
-	PQclear(r);
-	for (put = arg; put != NULL && rc == 0; put = put->next) {
+	if (!PQenterPipelineMode(pg))
+		return pg_error(pg, NULL, "pipeline");
+	for (lks_store_put_job *put = arg; put != NULL; put = put->next) {
 		struct op_put a = {put->item, put->content, put->len};
-		rc = op_put(pg, &a);
+		struct params p = {0};
+
+		put_params(&p, &a);
+		if (!PQsendQueryPrepared(pg, statements[ST_INSERT].name, p.n, p.v, p.len, p.fmt, 1))
+			return pg_error(pg, NULL, "insert"); /* the connection is gone */
+		sent++;
 	}
-	r = PQexec(pg, rc == 0 ? "COMMIT" : "ROLLBACK");
-	if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK)
-		rc = pg_error(pg, r, "commit");
-	PQclear(r);
+	if (!PQpipelineSync(pg))
+		return pg_error(pg, NULL, "commit");
+	/* Each insert's result and a NULL after it, then the sync's (an error
+	 * of the commit itself comes just before it). */
+	for (;;) {
+		r = PQgetResult(pg);
+		if (r == NULL) {
+			if (PQstatus(pg) != CONNECTION_OK || ++ends > sent + 1)
+				return rc < 0 ? rc : pg_error(pg, NULL, "commit");
+			continue;
+		}
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (PQresultStatus(r) == PGRES_COMMAND_OK)
+			ok++;
+		else if (rc == 0)
+			rc = pg_error(pg, r, "insert"); /* the first failure: the rest were skipped */
+		PQclear(r);
+	}
+	if (!PQexitPipelineMode(pg) && rc == 0)
+		rc = pg_error(pg, NULL, "pipeline");
+	if (rc == 0 && ok != sent)
+		rc = lks_error_set(LKS_ESTORE, "postgres commit: %d of %d inserts answered", ok, sent);
 	return rc;
 }
 
