@@ -211,6 +211,23 @@ grep_ok() {
 	if grep -q -- "$2" "$3"; then ok "$1"; else fail "$1 ('$2' not in: $(head -c 300 "$3"))"; fi
 }
 
+# Timing: now is a wall-clock timestamp in seconds; elapsed A B prints B - A
+# (3 decimals); under D M and over D M compare two decimals.
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+under() { awk -v d="$1" -v m="$2" 'BEGIN { exit !(d < m) }'; }
+over() { awk -v d="$1" -v m="$2" 'BEGIN { exit !(d > m) }'; }
+# wait_for SECONDS COMMAND...: polls COMMAND every 20 ms until it succeeds.
+wait_for() {
+	local limit=$1 i
+	shift
+	for i in $(seq 1 $((limit * 50))); do
+		if "$@"; then return 0; fi
+		sleep 0.02
+	done
+	"$@"
+}
+
 # finish: prints the closing line and exits non-zero on any failure.
 finish() {
 	echo "$PASSED passed, $FAILED failed"

@@ -14,18 +14,6 @@ W="$TMP/work"
 mkdir -p "$W"
 cd "$W" || exit 1
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-# wait_for SECONDS COMMAND...: polls COMMAND every 20 ms until it succeeds.
-wait_for() {
-	local limit=$1 i
-	shift
-	for i in $(seq 1 $((limit * 50))); do
-		if "$@"; then return 0; fi
-		sleep 0.02
-	done
-	"$@"
-}
 same() { cmp -s "$1" "$2" 2>/dev/null; }
 raw_is() { [ "$(curl -s "$1/raw")" = "$2" ]; }
 # stop_bg PID: sends SIGINT (Ctrl-C), waits up to 5 s, and sets RC to the

@@ -16,18 +16,6 @@ on_postgres || command -v sqlite3 >/dev/null 2>&1 || {
 	exit 0
 }
 
-now() { echo "$EPOCHREALTIME"; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-# wait_for SECONDS COMMAND...: polls COMMAND every 50 ms until it succeeds.
-wait_for() {
-	local limit=$1 i
-	shift
-	for i in $(seq 1 $((limit * 20))); do
-		if "$@"; then return 0; fi
-		sleep 0.05
-	done
-	"$@"
-}
 # status METHOD URL [CURL ARGS...]: the HTTP status alone.
 status() {
 	local m=$1 u=$2
@@ -258,7 +246,7 @@ if wait_for 120 swept; then
 	TE=$(now)
 	SWEEP=$(elapsed "$TS" "$TE")
 	ok "the sweep removed 100,000 expired items"
-	echo "# sweep of 100,000 items: done within $SWEEP s of the server's start (rows counted every 50 ms)"
+	echo "# sweep of 100,000 items: done within $SWEEP s of the server's start (rows counted every 20 ms)"
 else
 	TE=$(now)
 	fail "the sweep did not finish within 120 s ($(db_count_items) rows left)"

@@ -31,20 +31,6 @@ mkdir -p "$W"
 LOGS=()
 TAG="lksmn$$" # names this test's database connections (application_name)
 
-now() { echo "$EPOCHREALTIME"; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-under() { awk -v d="$1" -v m="$2" 'BEGIN { exit !(d < m) }'; }
-over() { awk -v d="$1" -v m="$2" 'BEGIN { exit !(d > m) }'; }
-# wait_for SECONDS COMMAND...: polls COMMAND every 50 ms until it succeeds.
-wait_for() {
-	local limit=$1 i
-	shift
-	for i in $(seq 1 $((limit * 20))); do
-		if "$@"; then return 0; fi
-		sleep 0.05
-	done
-	"$@"
-}
 header() { grep -i "^$1:" | head -n1 | cut -d' ' -f2- | tr -d '\r'; }
 json_field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" | head -n1; }
 code_of() { curl -s -o /dev/null -w '%{http_code}' --max-time 30 "$@"; }
@@ -231,7 +217,7 @@ check_eq "update through a" 200 "$(code_of -X PUT -H "Authorization: Bearer $TOK
 serves() { [ "$(curl -s "$1/$2/raw")" = "$3" ]; }
 TU=$(now)
 check "node b serves the new content within 2 s" wait_for 2 serves "$NB" "$ID" "version two"
-echo "# node b served the update through a after $(elapsed "$TU" "$(now)") s (polled every 50 ms)"
+echo "# node b served the update through a after $(elapsed "$TU" "$(now)") s (polled every 20 ms)"
 E2=$(curl -s -D - -o /dev/null "$NB/$ID/raw" | header ETag)
 check "with a new ETag" test -n "$E2" -a "$E2" != "$E1"
 check "and the new version in its metadata" grep -q '"version"[[:space:]]*:[[:space:]]*2[,}]' \
@@ -317,7 +303,7 @@ curl -s -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -H 'Content-Type: 
 	--data-binary @"$W/fo2" "$NA/api/v1/items/$ID"
 if wait_for 10 same "$W/fo2" "$W/follow.out"; then
 	DELAY=$(elapsed "$TU" "$(now)")
-	echo "# pull --follow through b saw the update through a after $DELAY s (polled every 50 ms)"
+	echo "# pull --follow through b saw the update through a after $DELAY s (polled every 20 ms)"
 	check "pull --follow through b sees an update through a within 5 s ($DELAY s)" under "$DELAY" 5
 else
 	fail "pull --follow through b did not see the update through a within 10 s"
