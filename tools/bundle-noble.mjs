@@ -7,10 +7,11 @@
 //
 //   node tools/bundle-noble.mjs          write web/crypto-fallback.js
 //   node tools/bundle-noble.mjs --check  exit 1 if the committed file differs
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './bundle-out.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'web/crypto-fallback.js');
@@ -63,23 +64,7 @@ export async function bundle() {
 }
 
 async function main() {
-  const text = await bundle();
-  if (process.argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(OUT, 'utf8');
-    } catch (e) {
-      current = '';
-    }
-    if (current !== text) {
-      console.error('web/crypto-fallback.js is out of date: run node tools/bundle-noble.mjs');
-      process.exit(1);
-    }
-    console.log('web/crypto-fallback.js is up to date (' + Buffer.byteLength(text) + ' bytes)');
-    return;
-  }
-  writeFileSync(OUT, text);
-  console.log('wrote web/crypto-fallback.js (' + Buffer.byteLength(text) + ' bytes)');
+  writeOrCheck(OUT, ROOT, await bundle(), 'node tools/bundle-noble.mjs');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

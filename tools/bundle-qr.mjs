@@ -6,10 +6,11 @@
 //
 //   node tools/bundle-qr.mjs          write web/qr.js
 //   node tools/bundle-qr.mjs --check  exit 1 if the committed file differs
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './bundle-out.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'web/qr.js');
@@ -100,23 +101,7 @@ export async function bundle() {
 }
 
 async function main() {
-  const text = await bundle();
-  if (process.argv.includes('--check')) {
-    let current = '';
-    try {
-      current = readFileSync(OUT, 'utf8');
-    } catch (e) {
-      current = '';
-    }
-    if (current !== text) {
-      console.error('web/qr.js is out of date: run node tools/bundle-qr.mjs');
-      process.exit(1);
-    }
-    console.log('web/qr.js is up to date (' + Buffer.byteLength(text) + ' bytes)');
-    return;
-  }
-  writeFileSync(OUT, text);
-  console.log('wrote web/qr.js (' + Buffer.byteLength(text) + ' bytes)');
+  writeOrCheck(OUT, ROOT, await bundle(), 'node tools/bundle-qr.mjs');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
