@@ -431,23 +431,6 @@ static int insert_one(struct conn *c, const lks_item *it, const void *content, s
 	return exec_stmt(c, st, "insert content");
 }
 
-static int sq_put(lks_store *s, const lks_item *it, const void *content, size_t len)
-{
-	struct conn *c;
-	int rc;
-
-	CONN_OR_FAIL(c, s);
-	rc = exec_stmt(c, stmt(c, ST_BEGIN), "begin");
-	if (rc < 0)
-		return rc;
-	rc = insert_one(c, it, content, len);
-	if (rc == 0)
-		rc = exec_stmt(c, stmt(c, ST_COMMIT), "commit");
-	if (rc < 0)
-		rollback(c);
-	return rc;
-}
-
 static int sq_put_batch(lks_store *s, lks_store_put_job *list)
 {
 	struct conn *c;
@@ -464,6 +447,14 @@ static int sq_put_batch(lks_store *s, lks_store_put_job *list)
 	if (rc < 0)
 		rollback(c);
 	return rc;
+}
+
+/* One item: a batch of one (an item row and a content row, one transaction). */
+static int sq_put(lks_store *s, const lks_item *it, const void *content, size_t len)
+{
+	lks_store_put_job one = {.item = it, .content = content, .len = len};
+
+	return sq_put_batch(s, &one);
 }
 
 static int sq_get(lks_store *s, lks_item **out, const char *id, int64_t now)
